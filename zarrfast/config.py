@@ -1,0 +1,77 @@
+"""Runtime configuration: thread budget, batch sizes; environment overrides ``ZARRFAST_*``.
+
+``zarrfast.config.num_threads`` is the single thread budget the pipeline divides between
+chunk-level parallelism and codec-internal parallelism.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["Config", "config", "set_config"]
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"expected an integer in ${name}, got {raw!r}") from exc
+    if value < 1:
+        raise ValueError(f"expected a positive integer in ${name}, got {value}")
+    return value
+
+
+def _default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Config:
+    """Tunables.  Read at call time, so changes apply to the next operation."""
+
+    #: Threads for chunk decode/encode (env ``ZARRFAST_NUM_THREADS``).
+    num_threads: int = 1
+    #: Max chunks handed to one batch (bounds memory of whole-array writes).
+    batch_size: int = 256
+    #: Max encoded bytes held by one write batch (env ``ZARRFAST_BATCH_BYTES``).
+    batch_bytes: int = 256 * 1024 * 1024
+    #: Whether chunks equal to the fill value everywhere are skipped on write.
+    write_empty_chunks: bool = False
+
+    @classmethod
+    def from_env(cls) -> Config:
+        return cls(
+            num_threads=_env_int("ZARRFAST_NUM_THREADS", _default_threads()),
+            batch_size=_env_int("ZARRFAST_BATCH_SIZE", 256),
+            batch_bytes=_env_int("ZARRFAST_BATCH_BYTES", 256 * 1024 * 1024),
+        )
+
+
+config = Config.from_env()
+
+
+@contextlib.contextmanager
+def set_config(**changes: Any) -> Iterator[Config]:
+    """Temporarily change configuration values: ``with set_config(num_threads=1): ...``."""
+    names = {f.name for f in fields(Config)}
+    unknown = set(changes) - names
+    if unknown:
+        raise ValueError(f"unknown config option(s) {sorted(unknown)}; expected one of {sorted(names)}")
+    old = {k: getattr(config, k) for k in changes}
+    for k, v in changes.items():
+        setattr(config, k, v)
+    try:
+        yield config
+    finally:
+        for k, v in old.items():
+            setattr(config, k, v)
