@@ -13,14 +13,29 @@ from typing import Any
 from zarrfast.abc.store import Store
 from zarrfast.errors import BackendNotAvailableError, RegistryError
 
-__all__ = ["register", "get_backend", "make_store", "available", "MemoryStore", "LocalStore"]
+__all__ = [
+    "register", "get_backend", "make_store", "available", "MemoryStore", "LocalStore",
+    "ZipStore", "LMDBStore", "SharedMemoryStore", "S3Store", "GCSStore", "AzureBlobStore",
+    "MongoGridFSStore", "MockStore",
+]
 
 #: name -> (module, class name, constructor keyword that receives ``path=``, pip extra)
 _BUILTIN: dict[str, tuple[str, str, str | None, str | None]] = {
     "memory": ("zarrfast.storage.memory", "MemoryStore", None, None),
     "filesystem": ("zarrfast.storage.local", "LocalStore", "root", None),
+    "zip": ("zarrfast.storage.zip", "ZipStore", "path", None),
+    "lmdb": ("zarrfast.storage.lmdb", "LMDBStore", "path", "lmdb"),
+    "shared_memory": ("zarrfast.storage.shared_memory", "SharedMemoryStore", None, "lmdb"),
+    "s3": ("zarrfast.storage.s3", "S3Store", None, "s3"),
+    "gcs": ("zarrfast.storage.gcs", "GCSStore", None, "gcs"),
+    "azure_blob": ("zarrfast.storage.azure_blob", "AzureBlobStore", None, "azure"),
+    "mongo_gridfs": ("zarrfast.storage.mongo_gridfs", "MongoGridFSStore", None, "mongo"),
+    "mock": ("zarrfast.storage.mock", "MockStore", None, None),
 }
-_ALIASES = {"local": "filesystem", "file": "filesystem", "fs": "filesystem"}
+_ALIASES = {
+    "local": "filesystem", "file": "filesystem", "fs": "filesystem", "ets": "shared_memory",
+    "azure": "azure_blob", "gridfs": "mongo_gridfs", "mongodb": "mongo_gridfs", "gs": "gcs",
+}
 _REGISTERED: dict[str, type[Store]] = {}
 
 _REQUIRED_METHODS = ("get", "set", "delete", "exists", "list_prefix", "list_dir")
@@ -82,7 +97,12 @@ def available() -> dict[str, str]:
 
 
 def __getattr__(name: str) -> Any:
-    lazy = {"MemoryStore": "memory", "LocalStore": "filesystem"}
+    lazy = {
+        "MemoryStore": "memory", "LocalStore": "filesystem", "ZipStore": "zip",
+        "LMDBStore": "lmdb", "SharedMemoryStore": "shared_memory", "S3Store": "s3",
+        "GCSStore": "gcs", "AzureBlobStore": "azure_blob", "MongoGridFSStore": "mongo_gridfs",
+        "MockStore": "mock",
+    }
     if name in lazy:
         return get_backend(lazy[name])[0]
     raise AttributeError(name)
