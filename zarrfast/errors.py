@@ -18,6 +18,7 @@ __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
     "InvalidKeyError",
+    "InvalidByteRangeError",
     "UnsupportedOperationError",
     "TransientStoreError",
     "BackendNotAvailableError",
@@ -67,6 +68,10 @@ class AuthenticationError(StoreError, PermissionError):
 
 class InvalidKeyError(StoreError, ValueError):
     """A store key is malformed or would escape the store's root."""
+
+
+class InvalidByteRangeError(StoreError, ValueError):
+    """A byte-range request is malformed (negative offset, end before start...)."""
 
 
 class UnsupportedOperationError(StoreError, NotImplementedError):

@@ -23,6 +23,10 @@ Contract
 * ``delete`` of a missing key is not an error.
 * Keys are validated by :func:`validate_key`: no leading ``/``, no empty, ``.`` or ``..``
   segments, no backslash, no NUL.  A store must never touch anything outside its root.
+* Prefixes: a prefix ending in ``/`` names a "directory" (``"a/b/"`` never matches
+  ``"a/bc"``); a prefix without a trailing ``/`` is a plain string prefix.  The array
+  layer always passes ``"path/"``.  A key cannot be both a value and a directory
+  (``"a"`` and ``"a/b"``), because filesystems cannot hold that.
 * Values are bytes-like (anything exposing the buffer protocol).  ``get`` returns an
   object that owns its memory (``bytes``, ``bytearray`` or a ``memoryview`` that keeps
   its owner alive) unless it comes from :meth:`Store.borrow_many`.
@@ -41,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Union
 
 from zarrfast.errors import (
+    InvalidByteRangeError,
     InvalidKeyError,
     ReadOnlyStoreError,
     StoreClosedError,
@@ -55,7 +60,10 @@ __all__ = [
     "OffsetByteRequest",
     "SuffixByteRequest",
     "validate_key",
+    "validate_prefix",
     "apply_byte_range",
+    "byte_range_bounds",
+    "KeyLocks",
 ]
 
 #: Anything supporting the buffer protocol.
@@ -71,7 +79,7 @@ class RangeByteRequest:
 
     def __post_init__(self) -> None:
         if self.start < 0 or self.end < self.start:
-            raise InvalidKeyError(
+            raise InvalidByteRangeError(
                 f"expected a byte range with 0 <= start <= end, got [{self.start}, {self.end})"
             )
 
@@ -84,7 +92,7 @@ class OffsetByteRequest:
 
     def __post_init__(self) -> None:
         if self.offset < 0:
-            raise InvalidKeyError(f"expected a non-negative offset, got {self.offset}")
+            raise InvalidByteRangeError(f"expected a non-negative offset, got {self.offset}")
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ class SuffixByteRequest:
 
     def __post_init__(self) -> None:
         if self.suffix < 0:
-            raise InvalidKeyError(f"expected a non-negative suffix length, got {self.suffix}")
+            raise InvalidByteRangeError(f"expected a non-negative suffix length, got {self.suffix}")
 
 
 ByteRequest = Union[RangeByteRequest, OffsetByteRequest, SuffixByteRequest]
@@ -109,7 +117,7 @@ def byte_range_bounds(byte_range: ByteRequest, size: int) -> tuple[int, int]:
         return min(byte_range.offset, size), size
     if isinstance(byte_range, SuffixByteRequest):
         return max(size - byte_range.suffix, 0), size
-    raise InvalidKeyError(
+    raise InvalidByteRangeError(
         f"expected RangeByteRequest, OffsetByteRequest or SuffixByteRequest, "
         f"got {type(byte_range).__name__}"
     )
@@ -119,7 +127,10 @@ def apply_byte_range(value: Buffer, byte_range: ByteRequest | None) -> Buffer:
     """Slice an in-memory value by a byte request (zero-copy for memoryviews)."""
     if byte_range is None:
         return value
-    mv = memoryview(value).cast("B")
+    mv = memoryview(value)
+    if not mv.c_contiguous:
+        mv = memoryview(mv.tobytes())
+    mv = mv.cast("B")
     start, stop = byte_range_bounds(byte_range, mv.nbytes)
     return mv[start:stop]
 
@@ -244,8 +255,14 @@ class Store(ABC):
         return memoryview(value).nbytes
 
     def getsize_prefix(self, prefix: str) -> int:
-        """Total size in bytes of every value under ``prefix``."""
-        return sum(self.getsize(k) for k in self.list_prefix(prefix))
+        """Total size in bytes of every value under ``prefix`` (keys deleted meanwhile count 0)."""
+        self._check_open()
+        total = 0
+        for k in self.list_prefix(validate_prefix(prefix)):
+            value = self.get(k)
+            if value is not None:
+                total += memoryview(value).nbytes
+        return total
 
     def list(self) -> Iterator[str]:
         """Every key in the store."""
@@ -332,7 +349,8 @@ class Store(ABC):
             return self is other
 
     def __hash__(self) -> int:
-        return id(self)
+        # Consistent with __eq__ (equal configs => equal hashes) without hashing secrets.
+        return hash((type(self), self._read_only))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_reopen_store, (type(self), self._pickle_config()))
