@@ -42,7 +42,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from zarrfast.errors import (
     InvalidByteRangeError,
@@ -53,21 +53,21 @@ from zarrfast.errors import (
 )
 
 __all__ = [
-    "Store",
     "Buffer",
     "ByteRequest",
-    "RangeByteRequest",
+    "KeyLocks",
     "OffsetByteRequest",
+    "RangeByteRequest",
+    "Store",
     "SuffixByteRequest",
-    "validate_key",
-    "validate_prefix",
     "apply_byte_range",
     "byte_range_bounds",
-    "KeyLocks",
+    "validate_key",
+    "validate_prefix",
 ]
 
 #: Anything supporting the buffer protocol.
-Buffer = Union[bytes, bytearray, memoryview]
+Buffer = bytes | bytearray | memoryview
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class SuffixByteRequest:
             raise InvalidByteRangeError(f"expected a non-negative suffix length, got {self.suffix}")
 
 
-ByteRequest = Union[RangeByteRequest, OffsetByteRequest, SuffixByteRequest]
+ByteRequest = RangeByteRequest | OffsetByteRequest | SuffixByteRequest
 
 
 def byte_range_bounds(byte_range: ByteRequest, size: int) -> tuple[int, int]:

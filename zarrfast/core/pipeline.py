@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from zarrfast.core.indexing import ChunkProjection
     from zarrfast.core.metadata.common import ArrayMetadata
 
-__all__ = ["PythonEngine", "select_engine", "thread_pool", "map_threaded", "is_all_fill"]
+__all__ = ["PythonEngine", "is_all_fill", "map_threaded", "select_engine", "thread_pool"]
 
 # --------------------------------------------------------------------------- thread pool
 _pool: ThreadPoolExecutor | None = None
@@ -155,7 +155,6 @@ class PythonEngine:
                 if not batch:
                     return
         keys = [self.key(p.chunk_coords) for p in batch]
-        values = self.store.get_many(keys)
 
         def work(i: int) -> None:
             p, buf = batch[i], values[i]
@@ -165,7 +164,10 @@ class PythonEngine:
             chunk = self._decode(buf, keys[i])
             out[p.out_selection] = chunk[p.chunk_selection]
 
-        map_threaded(work, range(len(batch)))
+        # Zero-copy where the store allows (LMDB, mmap): buffers live until the block ends,
+        # and every decode copies into `out` inside it.
+        with self.store.borrow_many(keys) as values:
+            map_threaded(work, range(len(batch)))
 
     def _decode(self, buf: Any, key: str) -> np.ndarray:
         try:
