@@ -1,0 +1,388 @@
+"""Side-by-side comparison: zarrfast vs tensorstore, zarr-python (default, tuned) and zarrs.
+
+Runs the workloads of ``bench/workloads.py`` for every implementation in one process,
+interleaved (for each repetition, every implementation in turn), and prints per workload
+the median time, GB/s, per-chunk (or per-operation) cost and the ratio of each time to
+the best peer's, plus a ceiling row for reads (raw codec decode / memcpy at full thread
+count) and zarrfast's peak memory for a full read.  Saves
+``bench/results/compare-<timestamp>.json`` and ``.png``.
+
+    python bench/compare.py --scale small --repeat 3
+    python bench/compare.py --workloads W1,W4 --scale full --store both --repeat 3
+
+Exit status: 0, unless an implementation returned wrong data (1).  An implementation that
+fails on a workload is reported as ``error: ...`` and the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+import workloads as W
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+MiB = 1024 * 1024
+
+#: Targets from issue #3.
+TARGET_RATIO = 0.8
+TARGET_CEILING = 0.85
+TARGET_US_PER_CHUNK = 2.0
+TARGET_PEAK_EXTRA = 64 * MiB
+
+
+class VerificationError(AssertionError):
+    pass
+
+
+# --------------------------------------------------------------------------- timing
+def _timed(fn: Any) -> tuple[float, Any]:
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def _check(ok: bool, what: str) -> None:
+    if not ok:
+        raise VerificationError(what)
+
+
+def run_op(impl: W.Impl, wl: W.Workload, store: str, op: str, loc: Any, data: np.ndarray,
+           verify: bool, workdir: str) -> float:
+    """One timed run of ``op``; verification (when asked) happens outside the timing."""
+    if op == "write":
+        if store == "filesystem":
+            target = os.path.join(workdir, "write", impl.name, wl.id)
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            target = None
+        t, h = _timed(lambda: impl.write(wl, store, target, data))
+        if verify:
+            # read back what this implementation wrote, with itself
+            back = impl.read_all(impl.open(wl, store, target) if target else h)
+            _check(np.array_equal(back, data), f"{impl.name} wrote different data")
+        del h
+        return t
+    h = impl.open(wl, store, loc)
+    if op == "read":
+        t, out = _timed(lambda: impl.read_all(h))
+        if verify:
+            same = out.shape == data.shape and out.dtype == data.dtype
+            _check(same and np.array_equal(out, data), f"{impl.name} read different data")
+        return t
+    if op == "boxes":
+        boxes = W.random_boxes(wl)
+        t, _ = _timed(lambda: [impl.read_box(h, b) for b in boxes])
+        if verify:
+            for b in boxes[:20]:
+                _check(np.array_equal(impl.read_box(h, b), data[b]), f"{impl.name} box {b} differs")
+        return t
+    if op == "points":
+        points = W.random_points(wl)
+        t, _ = _timed(lambda: [impl.read_point(h, p) for p in points])
+        if verify:
+            for p in points:
+                got = np.asarray(impl.read_point(h, p))
+                _check(got.shape == () and got == data[p], f"{impl.name} point {p} differs")
+        return t
+    raise ValueError(f"unknown op {op!r}")
+
+
+def op_units(wl: W.Workload, op: str) -> tuple[int, int, str]:
+    """(bytes moved, operations, unit name) for throughput and per-unit cost."""
+    itemsize = np.dtype(wl.dtype).itemsize
+    if op == "boxes":
+        return wl.nbox * wl.box ** len(wl.shape) * itemsize, wl.nbox, "op"
+    if op == "points":
+        return wl.npoint * itemsize, wl.npoint, "op"
+    return wl.nbytes, wl.nchunks, "chunk"
+
+
+# --------------------------------------------------------------------------- peak memory
+_CHILD = r"""
+import json, sys
+sys.path.insert(0, {here!r})
+import workloads as W
+wl = [w for w in W.workloads({scale!r}) if w.id == {wid!r}][0]
+impl = W.make_impl({impl!r}, {threads!r})
+h = impl.open(wl, "filesystem", {loc!r})
+impl.read_box(h, tuple(slice(0, 1) for _ in wl.shape))  # lazy imports, pools: not the read's
+
+
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise OSError(field + " not in /proc/self/status")
+
+
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak (VmHWM) to the current RSS
+except OSError:
+    pass
+rss_before = status("VmRSS")
+out = impl.read_all(h)
+print(json.dumps({{"rss_before": rss_before, "peak": status("VmHWM"), "nbytes": int(out.nbytes)}}))
+"""
+
+
+def peak_memory(impl: str, wl: W.Workload, loc: str, threads: int) -> dict[str, Any]:
+    """Peak RSS growth of a full filesystem read, measured in a fresh child process.
+
+    Uses the child's own high-water mark (``VmHWM``, reset just before the read), not
+    ``ru_maxrss``: Linux carries the parent's RSS into ``ru_maxrss`` across fork + exec.
+    """
+    code = _CHILD.format(here=HERE, scale=wl.scale, wid=wl.id, impl=impl, threads=threads, loc=loc)
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=600, check=False)
+        if proc.returncode != 0:
+            return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
+        res: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (subprocess.TimeoutExpired, ValueError, OSError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:200]}
+    res["extra"] = res["peak"] - res["rss_before"]
+    return res
+
+
+# --------------------------------------------------------------------------- report
+def _fmt_t(t: float) -> str:
+    return f"{t * 1e3:9.1f} ms" if t < 10 else f"{t:9.2f} s "
+
+
+def _fmt_cost(us: float) -> str:
+    return f"{us:10.1f}" if us < 1e5 else f"{us:10.3g}"
+
+
+def print_table(block: dict[str, Any], impls: list[str]) -> None:
+    wl_line = f"{block['workload']} [{block['store']}] {block['title']}: {block['describe']}"
+    print(f"\n{wl_line}\n  N = {block['nbytes'] / MiB:.1f} MiB, "
+          f"stored {block['stored'] / MiB:.1f} MiB ({block['nchunks']} chunks), "
+          f"threads {block['threads']}, repeat {block['repeat']}")
+    print(f"  {'op':<7}{'impl':<12}{'median':>12}{'GB/s':>8}{'us/unit':>11}  "
+          f"{'x best peer':>11}  note")
+    for op, rows in block["ops"].items():
+        for name in [*impls, "ceiling"]:
+            r = rows.get(name)
+            if r is None:
+                continue
+            if r.get("error"):
+                print(f"  {op:<7}{name:<12}{'error: ' + r['error']}")
+                continue
+            ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "-"
+            note = r.get("note", "")
+            print(f"  {op:<7}{name:<12}{_fmt_t(r['median'])}{r['gbps']:8.2f}"
+                  f"{_fmt_cost(r['us_per_unit'])}  {ratio:>11}  {note}")
+    pm = block.get("peak_memory")
+    if pm:
+        if pm.get("error"):
+            print(f"  peak memory (zarrfast full read): error: {pm['error']}")
+        else:
+            ok = pm["extra"] <= block["nbytes"] + TARGET_PEAK_EXTRA
+            print(f"  peak memory (zarrfast full read, child RSS growth): "
+                  f"{pm['extra'] / MiB:.1f} MiB for N = {block['nbytes'] / MiB:.1f} MiB "
+                  f"(target <= N + 64 MiB: "
+                  f"{'ok' if ok else 'MISS'})")
+
+
+def summarize(block: dict[str, Any]) -> None:
+    """Fill medians, GB/s, ratios to the best peer, ceiling share and target notes."""
+    for op, rows in block["ops"].items():
+        bytes_, units, _ = block["units"][op]
+        for r in rows.values():
+            if r.get("times"):
+                r["median"] = statistics.median(r["times"])
+                r["gbps"] = bytes_ / r["median"] / 1e9
+                r["us_per_unit"] = r["median"] / units * 1e6
+        peers = [r["median"] for n, r in rows.items()
+                 if n not in ("zarrfast", "ceiling") and r.get("median")]
+        best = min(peers) if peers else None
+        for n, r in rows.items():
+            if r.get("median") and best and n != "ceiling":
+                r["ratio"] = r["median"] / best
+        zf = rows.get("zarrfast", {})
+        if zf.get("median"):
+            notes = []
+            if zf.get("ratio") is not None:
+                verdict = "ok" if zf["ratio"] <= TARGET_RATIO else "MISS"
+                notes.append(f"target <= {TARGET_RATIO}: {verdict}")
+            ceil = rows.get("ceiling", {})
+            if ceil.get("median"):
+                share = ceil["median"] / zf["median"]
+                zf["ceiling_share"] = share
+                notes.append(f"{share:.0%} of ceiling "
+                             f"({'ok' if share >= TARGET_CEILING else 'MISS'} >= 85%)")
+            if block["workload"].startswith("W4"):
+                us = zf["us_per_unit"]
+                verdict = "ok" if us <= TARGET_US_PER_CHUNK else "MISS"
+                notes.append(f"{us:.2f} us/chunk ({verdict} <= 2)")
+            zf["note"] = "; ".join(notes)
+        ceil = rows.get("ceiling")
+        if ceil and ceil.get("median"):
+            ceil["note"] = "raw codec decode" if block["codec"] != "none" else "memcpy (np.copyto)"
+
+
+def save_plot(blocks: list[dict[str, Any]], impls: list[str], path: str) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("  (no plot: matplotlib is not installed; pip install 'zarrfast[bench]')")
+        return None
+    labels: list[str] = []
+    series: dict[str, list[float]] = {n: [] for n in impls}
+    for b in blocks:
+        for op, rows in b["ops"].items():
+            labels.append(f"{b['workload']} {op}\n{b['store'][:3]}")
+            for n in impls:
+                series[n].append(rows.get(n, {}).get("ratio") or np.nan)
+    if not labels:
+        return None
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.9 * len(labels) + 2), 5))
+    x = np.arange(len(labels))
+    width = 0.8 / max(1, len(impls))
+    for i, n in enumerate(impls):
+        ax.bar(x + (i - (len(impls) - 1) / 2) * width, series[n], width, label=n)
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.axhline(TARGET_RATIO, color="red", lw=0.8, ls="--", label=f"target {TARGET_RATIO}")
+    ax.set_yscale("log")
+    ax.set_ylabel("time / best peer's time (lower is better)")
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.legend(fontsize=8)
+    ax.set_title(f"zarrfast vs peers (scale {blocks[0]['scale']}, {blocks[0]['threads']} threads)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------- main
+def run_workload(wl: W.Workload, store: str, impls: list[W.Impl], args: argparse.Namespace,
+                 workdir: str, failures: list[str]) -> dict[str, Any]:
+    data = W.make_data(wl)
+    ref = W.reference_store(wl)
+    key = "-".join(map(str, wl.layout_key)).replace(" ", "").replace("(", "").replace(")", "")
+    ref_dir = os.path.join(workdir, "ref", key.replace(",", "_"))
+    if store == "filesystem" and not os.path.isdir(ref_dir):
+        W.write_reference_dir(ref, ref_dir)
+    loc = ref_dir if store == "filesystem" else ref
+    block: dict[str, Any] = {
+        "workload": wl.id, "title": wl.title, "describe": wl.describe(), "store": store,
+        "codec": wl.codec, "nbytes": wl.nbytes, "nchunks": wl.nchunks, "scale": wl.scale,
+        "stored": sum(len(v) for v in ref.values()), "threads": args.threads,
+        "repeat": args.repeat, "ops": {}, "units": {},
+    }
+    for op in wl.ops:
+        block["units"][op] = op_units(wl, op)
+        rows: dict[str, dict[str, Any]] = {i.name: {"times": []} for i in impls}
+        for rep in range(args.repeat):
+            for impl in impls:
+                r = rows[impl.name]
+                if r.get("error"):
+                    continue
+                try:
+                    r["times"].append(run_op(impl, wl, store, op, loc, data, rep == 0, workdir))
+                except VerificationError as exc:
+                    r["error"] = f"VERIFICATION FAILED: {exc}"
+                    failures.append(f"{wl.id} {store} {op} {impl.name}: {exc}")
+                except Exception as exc:
+                    first = (str(exc).splitlines() or [""])[0][:160]
+                    r["error"] = f"{type(exc).__name__}: {first}"
+                    if args.verbose:
+                        traceback.print_exc()
+        if op == "read":
+            times = [W.ceiling_read(wl, ref, args.threads) for _ in range(args.repeat)]
+            rows["ceiling"] = {"times": times}
+        block["ops"][op] = rows
+    if store == "filesystem" and "read" in wl.ops and args.peak_mem != "none":
+        block["peak_memory"] = peak_memory("zarrfast", wl, ref_dir, args.threads)
+    summarize(block)
+    return block
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workloads", default="", help="ids or prefixes, e.g. W1,W3 (default all)")
+    ap.add_argument("--impls", default=",".join(W.IMPLS), help=f"default {','.join(W.IMPLS)}")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--scale", default=None, choices=sorted(W.SCALES),
+                    help=f"default ${W.SCALE_ENV} or small")
+    ap.add_argument("--store", default="both", choices=["filesystem", "memory", "both"])
+    ap.add_argument("--threads", type=int, default=W.default_threads())
+    ap.add_argument("--workdir", default=None,
+                    help="filesystem stores go here (default: a temp dir)")
+    ap.add_argument("--peak-mem", default="zarrfast", choices=["zarrfast", "none"],
+                    help="measure zarrfast's peak RSS of full filesystem reads in a child")
+    ap.add_argument("--no-save", action="store_true", help="do not write bench/results/*")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
+    args = ap.parse_args(argv)
+    scale = args.scale or W.current_scale()
+    wls = W.select(args.workloads, scale)
+    impls = [W.make_impl(n.strip(), args.threads) for n in args.impls.split(",") if n.strip()]
+    names = [i.name for i in impls]
+    stores = ("filesystem", "memory") if args.store == "both" else (args.store,)
+    versions = {}
+    for i in impls:
+        try:
+            versions[i.name] = i.versions()
+        except Exception as exc:
+            versions[i.name] = f"unavailable: {exc}"
+    print(f"compare: scale {scale}, threads {args.threads}, repeat {args.repeat}, "
+          f"impls {', '.join(f'{n} {versions[n]}' for n in names)}")
+    print("  times are medians; 'x best peer' = time / fastest non-zarrfast time (< 1: zarrfast "
+          "faster); us/unit is per chunk (per box/point for W5)")
+    workdir = args.workdir or tempfile.mkdtemp(prefix="zarrfast-compare-")
+    failures: list[str] = []
+    blocks: list[dict[str, Any]] = []
+    t_start = time.perf_counter()
+    try:
+        for wl in wls:
+            for store in stores:
+                if store not in wl.stores:
+                    continue
+                block = run_workload(wl, store, impls, args, workdir, failures)
+                blocks.append(block)
+                print_table(block, names)
+                sys.stdout.flush()
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\ntotal {time.perf_counter() - t_start:.0f} s")
+    if not args.no_save and blocks:
+        os.makedirs(RESULTS, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = os.path.join(RESULTS, f"compare-{stamp}")
+        meta = {"scale": scale, "threads": args.threads, "repeat": args.repeat,
+                "impls": names, "versions": versions, "python": sys.version.split()[0],
+                "machine": platform.platform(), "cpus": os.cpu_count(),
+                "argv": sys.argv[1:], "failures": failures}
+        with open(base + ".json", "w") as f:
+            json.dump({"meta": meta, "results": blocks}, f, indent=1, default=str)
+        png = save_plot(blocks, names, base + ".png")
+        print(f"saved {base}.json" + (f" and {png}" if png else ""))
+    if failures:
+        print("VERIFICATION FAILURES:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

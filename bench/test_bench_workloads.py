@@ -1,0 +1,77 @@
+"""W1..W6 end to end, zarrfast only (the peers are in ``compare.py``).
+
+Same definitions and data as ``compare.py`` (``workloads.py``); ``small`` scale by
+default (also for the ``--benchmark-disable`` smoke run); filesystem stores live in pytest's
+tmp_path.  Reads decode the shared reference objects; every test checks its result once,
+outside the timing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import workloads as W
+
+_CASES = [
+    pytest.param(wl.id, store, op, id=f"{wl.id}-{store}-{op}")
+    for wl in W.workloads("tiny")
+    for store in wl.stores
+    for op in wl.ops
+]
+
+
+class RefDirs:
+    """Filesystem copies of the reference arrays, one per layout, written on first use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dirs: dict[tuple[Any, ...], str] = {}
+
+    def get(self, wl: W.Workload) -> str:
+        if wl.layout_key not in self.dirs:
+            path = str(self.root / f"{wl.id}-{len(self.dirs)}")
+            self.dirs[wl.layout_key] = W.write_reference_dir(W.reference_store(wl), path)
+        return self.dirs[wl.layout_key]
+
+
+@pytest.fixture(scope="session")
+def ref_dirs(tmp_path_factory: pytest.TempPathFactory) -> RefDirs:
+    return RefDirs(tmp_path_factory.mktemp("ref"))
+
+
+@pytest.mark.parametrize(("wid", "store", "op"), _CASES)
+def test_workload(throughput: Any, bench_scale: str, threads_all: int, tmp_path: Path,
+                  ref_dirs: RefDirs, wid: str, store: str, op: str) -> None:
+    wl = W.select(wid, bench_scale)[0]
+    impl = W.make_impl("zarrfast", threads_all)
+    data = W.make_data(wl)
+    if op == "write":
+        target = str(tmp_path / "w.zarr") if store == "filesystem" else None
+
+        def clear() -> None:
+            if target:
+                shutil.rmtree(target, ignore_errors=True)
+
+        throughput(lambda: impl.write(wl, store, target, data), wl.nbytes, rounds=3, setup=clear)
+        back = impl.open(wl, store, target) if target else impl.write(wl, store, None, data)
+        np.testing.assert_array_equal(impl.read_all(back), data)
+        return
+    loc = ref_dirs.get(wl) if store == "filesystem" else W.reference_store(wl)
+    h = impl.open(wl, store, loc)
+    if op == "read":
+        throughput(lambda: impl.read_all(h), wl.nbytes, rounds=3)
+        np.testing.assert_array_equal(impl.read_all(h), data)
+    elif op == "boxes":
+        boxes = W.random_boxes(wl)
+        nbytes = sum(data[b].nbytes for b in boxes)
+        throughput(lambda: [impl.read_box(h, b) for b in boxes], nbytes, rounds=3)
+        np.testing.assert_array_equal(impl.read_box(h, boxes[0]), data[boxes[0]])
+    else:
+        points = W.random_points(wl)
+        throughput(lambda: [impl.read_point(h, p) for p in points],
+                   len(points) * data.itemsize, rounds=3)
+        assert impl.read_point(h, points[0]) == data[points[0]]
