@@ -31,6 +31,11 @@ EXTENSIONS: list[tuple[str, str, list[str]]] = [
         "zarrfast/_native/_codecs.pyx",
         ["zf_codecs.c", "zf_blosc1.c", "zf_crc32c.c"],
     ),
+    (
+        "zarrfast._native._pipeline",
+        "zarrfast/_native/_pipeline.pyx",
+        ["zf_pool.c", "zf_ndcopy.c", "zf_batch.c", "zf_codecs.c", "zf_blosc1.c", "zf_crc32c.c"],
+    ),
 ]
 
 # Debian package providing each required system header.

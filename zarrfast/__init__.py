@@ -8,6 +8,8 @@ Public API::
     b = zf.open(path="/data/my_array")
 """
 
+from zarrfast import errors
+from zarrfast.config import config, set_config
 from zarrfast.core.api import (
     consolidate_metadata,
     create,
@@ -23,14 +25,13 @@ from zarrfast.core.api import (
 )
 from zarrfast.core.array import Array
 from zarrfast.core.group import Group
-from zarrfast import errors
-from zarrfast.config import config, set_config
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Array",
     "Group",
+    "__version__",
     "config",
     "consolidate_metadata",
     "create",
@@ -45,5 +46,4 @@ __all__ = [
     "open_group",
     "set_config",
     "zeros",
-    "__version__",
 ]

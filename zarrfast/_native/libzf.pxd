@@ -1,5 +1,6 @@
 # Extern declarations for zarrfast's own C sources (csrc/zf_*.h).  Declarations only.
-from libc.stdint cimport int64_t, uint8_t, uint32_t
+from libc.stddef cimport ptrdiff_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 
 cdef extern from "zf_status.h" nogil:
@@ -62,3 +63,56 @@ cdef extern from "zf_codecs.h" nogil:
     unsigned zf_zstd_version()
     int zf_lz4_version()
     const char *zf_zlib_version()
+
+
+cdef extern from "zf_pool.h" nogil:
+    ctypedef struct zf_pool:
+        pass
+    zf_pool *zf_pool_create(int size)
+    int zf_pool_size(const zf_pool *pool)
+    void zf_pool_destroy(zf_pool *pool)
+
+
+cdef extern from "zf_ndcopy.h" nogil:
+    void zf_ndcopy(int ndim, const size_t *counts, uint8_t *dst, const ptrdiff_t *dst_strides,
+                   const uint8_t *src, const ptrdiff_t *src_strides, size_t itemsize,
+                   size_t swap_unit)
+    void zf_ndfill(int ndim, const size_t *counts, uint8_t *dst, const ptrdiff_t *dst_strides,
+                   const uint8_t *pattern, size_t itemsize)
+
+
+cdef extern from "zf_batch.h" nogil:
+    enum:
+        ZF_BATCH_MAXCODECS
+        ZF_BATCH_MAXPARAMS
+        ZF_BATCH_DELETE
+    ctypedef struct zf_codec_step:
+        int kind
+        size_t nparams
+        int64_t params[8]
+    ctypedef struct zf_dim:
+        const int64_t *cstart
+        const int64_t *cstep
+        const int64_t *count
+        const int64_t *aoff
+    ctypedef struct zf_batch_layout:
+        int ndim
+        size_t itemsize
+        size_t swap_unit
+        const int64_t *chunk_shape
+        const ptrdiff_t *chunk_strides
+        int chunk_is_c
+        size_t chunk_nbytes
+        int ncodecs
+        zf_codec_step codecs[8]
+        const uint8_t *fill
+        const zf_dim *dims
+        const ptrdiff_t *array_strides
+    void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, uint8_t *out,
+                         size_t ntasks, const int32_t *entries, const uint8_t *const *src,
+                         const size_t *srclen, int *status)
+    void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                         const uint8_t *inp, size_t ntasks, const int32_t *entries,
+                         const uint8_t *complete, const uint8_t *const *old,
+                         const size_t *oldlen, int write_empty, uint8_t *const *dst,
+                         const size_t *dstcap, size_t *dstlen, int *status)

@@ -19,8 +19,8 @@ from zarrfast.abc.store import (
 __all__ = [
     "ArrayArrayCodec",
     "ArrayBytesCodec",
-    "BytesBytesCodec",
     "ByteRequest",
+    "BytesBytesCodec",
     "ChunkSpec",
     "Codec",
     "NativeCodecSpec",

@@ -31,13 +31,13 @@ import numpy as np
 from zarrfast.errors import CodecError
 
 __all__ = [
-    "ChunkSpec",
-    "Codec",
     "ArrayArrayCodec",
     "ArrayBytesCodec",
     "BytesBytesCodec",
-    "NativeCodecSpec",
+    "ChunkSpec",
+    "Codec",
     "CodecKind",
+    "NativeCodecSpec",
 ]
 
 CodecKind = Literal["array_to_array", "array_to_bytes", "bytes_to_bytes"]

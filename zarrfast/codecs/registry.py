@@ -14,11 +14,11 @@ from zarrfast.abc.codec import Codec
 from zarrfast.errors import CodecError, RegistryError, UnknownCodecError
 
 __all__ = [
-    "register_codec",
-    "get_codec_class",
     "codec_from_json",
-    "codec_to_json",
     "codec_from_user",
+    "codec_to_json",
+    "get_codec_class",
+    "register_codec",
     "registered_codecs",
 ]
 

@@ -39,7 +39,7 @@ from zarrfast.errors import (
     SelectionError,
 )
 
-__all__ = ["ShardingCodec", "MAX_UINT64", "DEFAULT_COALESCE_GAP"]
+__all__ = ["DEFAULT_COALESCE_GAP", "MAX_UINT64", "ShardingCodec"]
 
 #: The index entry of an absent inner chunk (both offset and nbytes).
 MAX_UINT64 = 2**64 - 1

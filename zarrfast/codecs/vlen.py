@@ -30,7 +30,7 @@ import numpy as np
 from zarrfast.abc.codec import ArrayBytesCodec, Buffer, ChunkSpec
 from zarrfast.errors import CodecError, DecodeError, EncodeError
 
-__all__ = ["VLenUTF8Codec", "VLenBytesCodec"]
+__all__ = ["VLenBytesCodec", "VLenUTF8Codec"]
 
 _U32 = struct.Struct("<I")
 _U32_MAX = 0xFFFFFFFF

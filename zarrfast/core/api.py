@@ -17,12 +17,18 @@ from zarrfast.core.array import Array
 from zarrfast.core.chunk_grid import RegularChunkGrid, validate_shape
 from zarrfast.core.chunk_key import ChunkKeyEncoding, parse_chunk_key_encoding
 from zarrfast.core.metadata.common import ArrayMetadata
-from zarrfast.core.metadata.dtypes import data_type_from_user, fill_value_from_user
+from zarrfast.core.metadata.dtypes import (
+    data_type_from_user,
+    fill_value_from_user,
+    fill_value_to_json,
+    parse_fill_value,
+)
 from zarrfast.core.metadata.v2 import ArrayMetadataV2
 from zarrfast.core.metadata.v3 import ArrayMetadataV3
 from zarrfast.core.nodes import GroupMetadata, delete_node, node_exists, read_node, write_documents
 from zarrfast.errors import (
     CodecError,
+    ContainerNotFoundError,
     ContainsArrayError,
     ContainsGroupError,
     MetadataError,
@@ -31,18 +37,18 @@ from zarrfast.errors import (
 )
 
 __all__ = [
+    "consolidate_metadata",
     "create",
+    "empty",
+    "from_array",
+    "full",
+    "group",
+    "ones",
     "open",
     "open_array",
     "open_group",
-    "group",
-    "zeros",
-    "ones",
-    "full",
-    "empty",
-    "from_array",
-    "consolidate_metadata",
     "resolve_store",
+    "zeros",
 ]
 
 _DEFAULT = object()
@@ -99,6 +105,18 @@ def resolve_store(
     return make_store(storage, **opts), node
 
 
+def _resolve_existing(
+    store: Any, storage: str | None, path: str | None, mode: str, options: dict[str, Any]
+) -> tuple[Store, str]:
+    """resolve_store for open(): in mode "r", a missing location is a missing node."""
+    try:
+        return resolve_store(store, storage, path, read_only=(mode == "r"), **options)
+    except ContainerNotFoundError as exc:
+        if mode != "r":
+            raise
+        raise NodeNotFoundError(f"no array or group at {path or store!r}: {exc}") from exc
+
+
 def _url_opener() -> Any:
     try:
         from zarrfast.storage.urls import open_url  # type: ignore[import-not-found]
@@ -142,7 +160,7 @@ def _guess_chunks(shape: tuple[int, ...], itemsize: int, target: int = 1 << 20) 
 def _as_codec_list(obj: Any, zarr_format: int) -> list[Codec]:
     if obj is None:
         return []
-    if isinstance(obj, (Codec, str, dict)):
+    if isinstance(obj, (Codec, str, dict)) or hasattr(obj, "get_config"):  # one codec
         obj = [obj]
     out = []
     for c in obj:
@@ -161,7 +179,7 @@ def build_metadata(
     codecs: Sequence[Any] | None = None,
     filters: Any = None,
     shards: Any = None,
-    fill_value: Any = None,
+    fill_value: Any = _DEFAULT,
     order: str = "C",
     zarr_format: int = 3,
     dimension_names: Sequence[str | None] | None = None,
@@ -177,7 +195,10 @@ def build_metadata(
     shape_t = validate_shape(shape, "shape")
     data_type = data_type_from_user(dtype, zarr_format)
     chunk_t = _normalize_chunks(chunks, shape_t, data_type.itemsize)
-    fill = fill_value_from_user(fill_value, data_type)
+    # v2 ``fill_value=None`` means JSON null ("no fill value"), as zarr-python writes it;
+    # left out, it is the type's default (0, "", b"") in both formats.
+    v2_null_fill = fill_value is None and zarr_format == 2 and data_type.vlen is None
+    fill = fill_value_from_user(None if fill_value is _DEFAULT else fill_value, data_type)
     if compressor is _DEFAULT:
         compressor = "zstd"
     if order not in ("C", "F"):
@@ -194,8 +215,12 @@ def build_metadata(
             from zarrfast.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 
             flt.insert(0, VLenUTF8Codec() if data_type.vlen == "string" else VLenBytesCodec())
-        if fill_value is None and data_type.vlen is None:
-            fill = data_type.dtype.type(0)
+        if v2_null_fill:
+            fill = None
+        elif data_type.vlen is None:
+            # What .zarray can hold (a NaN payload becomes "NaN"), so this Array and a
+            # reopened one agree on the fill value.
+            fill = parse_fill_value(fill_value_to_json(fill, data_type, 2), data_type, 2)
         return ArrayMetadataV2.create(
             shape=shape_t,
             chunks=chunk_t,
@@ -280,7 +305,7 @@ def create(
     codecs: Sequence[Any] | None = None,
     filters: Any = None,
     shards: Any = None,
-    fill_value: Any = None,
+    fill_value: Any = _DEFAULT,
     order: str = "C",
     zarr_format: int = 3,
     dimension_names: Sequence[str | None] | None = None,
@@ -311,8 +336,11 @@ def create(
         Zarr v2 filters (or v3 array->array codecs).
     shards
         Shard shape (v3): chunks are grouped into shards of this shape.
-    fill_value, order, zarr_format, dimension_names, attributes, chunk_key_encoding,
-    dimension_separator
+    fill_value
+        Value of never-written elements; default 0 (``""``/``b""`` for str/bytes).  With
+        ``zarr_format=2``, ``None`` writes ``null`` ("no fill value", read as 0), as
+        zarr-python does.
+    order, zarr_format, dimension_names, attributes, chunk_key_encoding, dimension_separator
         As in the Zarr specifications; ``zarr_format`` defaults to 3.
     storage, store, path, **storage_options
         Where the array lives: ``storage="filesystem", path="/data/a"``,
@@ -369,7 +397,7 @@ def open(
     if mode not in _MODES:
         raise ValueError(f"expected mode in {_MODES}, got {mode!r}")
     array_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in _ARRAY_KEYWORDS}
-    st, node = resolve_store(store, storage, path, read_only=(mode == "r"), **kwargs)
+    st, node = _resolve_existing(store, storage, path, mode, kwargs)
     if mode in ("w", "w-") or (mode == "a" and not node_exists(st, node)):
         if "shape" in array_kw:
             return create(store=st, path=node, overwrite=(mode == "w"),
@@ -414,7 +442,7 @@ def open_group(
     if mode not in _MODES:
         raise ValueError(f"expected mode in {_MODES}, got {mode!r}")
     attributes = kwargs.pop("attributes", None)
-    st, node = resolve_store(store, storage, path, read_only=(mode == "r"), **kwargs)
+    st, node = _resolve_existing(store, storage, path, mode, kwargs)
     exists = node_exists(st, node)
     if mode in ("w", "w-") or (mode == "a" and not exists):
         return _create_group(st, node, zarr_format or 3, overwrite=(mode == "w"), attributes=attributes)

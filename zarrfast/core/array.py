@@ -253,7 +253,7 @@ class Array:
         idx = indexing.make_indexer(selection, self.shape, self.chunks_for_io, mode)
         out = self._empty_out(idx.shape)
         if out.size:
-            self._engine.read(iter(idx), out, flat_out=getattr(idx, "flat_out", False))
+            self._engine.read(idx, out, flat_out=getattr(idx, "flat_out", False))
         if out.ndim == 0:
             return out[()]
         return out
@@ -350,7 +350,7 @@ class Array:
         if flat:
             arr = np.ascontiguousarray(arr)
         wec = config.write_empty_chunks if self._write_empty_chunks is None else self._write_empty_chunks
-        self._engine.write(iter(idx), arr, flat_value=flat, write_empty_chunks=wec)
+        self._engine.write(idx, arr, flat_value=flat, write_empty_chunks=wec)
 
     def __setitem__(self, selection: Any, value: Any) -> None:
         self._set(selection, value, indexing.classify_selection(selection, self.ndim))

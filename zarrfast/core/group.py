@@ -243,7 +243,23 @@ class Group:
         if not node_exists(self._store, path):
             raise NodeNotFoundError(f"no member {name!r} in group {self.name!r}")
         self._store.delete_prefix(path + "/")
+        self._prune_consolidated(name.strip("/"))
         self._drop_consolidated()
+
+    def _prune_consolidated(self, name: str) -> None:
+        """Remove a deleted member from the stored consolidated metadata (as zarr-python
+        does), so that reopening the group does not resurrect it."""
+        stored = read_node(self._store, self._path, self.zarr_format)
+        cons = getattr(stored, "consolidated", None)
+        if not cons:
+            return
+        kept = {k: v for k, v in cons.items() if k != name and not k.startswith(name + "/")}
+        if self.zarr_format == 3:
+            assert isinstance(stored, GroupMetadata)
+            write_documents(self._store, self._path, stored.evolve(consolidated=kept).to_documents())
+        else:
+            key = f"{self._path}/.zmetadata" if self._path else ".zmetadata"
+            self._store.set(key, dump_json({"metadata": kept, "zarr_consolidated_format": 1}))
 
     def _drop_consolidated(self) -> None:
         # Consolidated metadata would go stale after a structural change: refresh the view.

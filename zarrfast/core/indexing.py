@@ -42,20 +42,20 @@ import numpy.typing as npt
 from zarrfast.errors import BoundsCheckError, MetadataError, SelectionError, ShapeMismatchError
 
 __all__ = [
-    "ChunkProjection",
-    "Indexer",
     "BasicIndexer",
-    "OrthogonalIndexer",
-    "CoordinateIndexer",
-    "MaskIndexer",
     "BlockIndexer",
-    "make_indexer",
-    "classify_selection",
-    "normalize_integer_selection",
-    "replace_ellipsis",
-    "pop_fields",
-    "check_fields",
+    "ChunkProjection",
+    "CoordinateIndexer",
+    "Indexer",
+    "MaskIndexer",
+    "OrthogonalIndexer",
     "broadcast_value",
+    "check_fields",
+    "classify_selection",
+    "make_indexer",
+    "normalize_integer_selection",
+    "pop_fields",
+    "replace_ellipsis",
 ]
 
 IndexingMode: TypeAlias = Literal["basic", "orthogonal", "vindex", "blocks"]
@@ -419,7 +419,7 @@ def _slice_to_array(s: Any) -> Any:
 class _ProductIndexer:
     """Cartesian product of per-dimension projections (basic, orthogonal, blocks)."""
 
-    __slots__ = ("shape", "drop_axes", "_dims", "_out_axes")
+    __slots__ = ("_dims", "_out_axes", "drop_axes", "shape")
 
     flat_out: ClassVar[bool] = False
     shape: tuple[int, ...]
@@ -664,7 +664,7 @@ class CoordinateIndexer:
         A coordinate outside its dimension.
     """
 
-    __slots__ = ("shape", "drop_axes", "_groups")
+    __slots__ = ("_groups", "drop_axes", "shape")
 
     flat_out: ClassVar[bool] = True
     shape: tuple[int, ...]

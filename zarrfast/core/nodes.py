@@ -10,7 +10,7 @@ from zarrfast.core.metadata.v2 import parse_zarray
 from zarrfast.core.metadata.v3 import GroupMetadataV3, parse_v3
 from zarrfast.errors import MetadataError, NodeNotFoundError
 
-__all__ = ["GroupMetadata", "read_node", "join", "node_exists"]
+__all__ = ["GroupMetadata", "join", "node_exists", "read_node"]
 
 
 class GroupMetadata:

@@ -263,8 +263,11 @@ def select_engine(metadata: ArrayMetadata, store: Store, path: str) -> PythonEng
         from zarrfast._native import engine as native_engine  # type: ignore[attr-defined]
     except ImportError:
         native_engine = None
+    python_engine = PythonEngine(metadata, store, path)
     if native_engine is not None:
-        eng = native_engine.maybe_engine(metadata, store, path)
+        # The native engine hands what it does not cover (vindex/mask, orthogonal
+        # arrays) to this Python engine, sharing its key locks.
+        eng = native_engine.maybe_engine(metadata, store, path, fallback=python_engine)
         if eng is not None:
             return eng  # type: ignore[no-any-return]
-    return PythonEngine(metadata, store, path)
+    return python_engine

@@ -11,10 +11,10 @@ import shutil
 import stat
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from zarrfast.abc.store import (
     Buffer,
@@ -32,7 +32,7 @@ from zarrfast.errors import (
     StoreError,
 )
 
-__all__ = ["LocalStore", "TEMP_PREFIX"]
+__all__ = ["TEMP_PREFIX", "LocalStore"]
 
 #: File names starting with this are in-flight writes (or their crashed remains) and
 #: directories being deleted.  They are never listed, and keys may not use them.

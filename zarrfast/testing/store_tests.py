@@ -31,9 +31,9 @@ from __future__ import annotations
 import pickle
 import string
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -50,7 +50,7 @@ from zarrfast.errors import (
     UnsupportedOperationError,
 )
 
-__all__ = ["StoreTests", "INVALID_KEYS", "NON_STR_KEYS"]
+__all__ = ["INVALID_KEYS", "NON_STR_KEYS", "StoreTests"]
 
 #: Keys every store must reject with :class:`~zarrfast.errors.InvalidKeyError`.
 INVALID_KEYS: tuple[str, ...] = (
@@ -815,9 +815,8 @@ class StoreTests:
             store.get("a")
 
     def test_context_manager_closes_on_error(self, store: Store) -> None:
-        with pytest.raises(RuntimeError, match="boom"):
-            with store:
-                raise RuntimeError("boom")
+        with pytest.raises(RuntimeError, match="boom"), store:
+            raise RuntimeError("boom")
         assert store.closed
 
     def test_pickle_round_trip(self, store: Store) -> None:

@@ -16,7 +16,7 @@ from zarrfast.core.chunk_key import ChunkKeyEncoding
 from zarrfast.core.metadata.dtypes import DataType
 from zarrfast.errors import CodecError, MetadataError
 
-__all__ = ["ArrayMetadata", "load_json", "dump_json"]
+__all__ = ["ArrayMetadata", "dump_json", "load_json"]
 
 #: Largest decoded chunk zarrfast will allocate (hostile metadata guard): 8 GiB.
 MAX_CHUNK_BYTES = 8 * 1024**3
@@ -116,10 +116,18 @@ class ArrayMetadata:
 
     @property
     def sharding(self) -> Any:
-        """The ShardingCodec if this array is sharded, else ``None``."""
+        """The ShardingCodec if the codecs are exactly ``[sharding_indexed]``, else ``None``.
+
+        Only then do inner chunks tile the array's own index space (no transpose before)
+        and can be read from a shard by byte ranges (no compressor after); zarr-python's
+        ``chunks``/``shards`` follow the same rule.
+        """
         from zarrfast.codecs.sharding import ShardingCodec
 
-        ab = self.codec_chain.ab
+        chain = self.codec_chain
+        ab = chain.ab
+        if chain.aa or chain.bb:
+            return None
         return ab if isinstance(ab, ShardingCodec) else None
 
     @property

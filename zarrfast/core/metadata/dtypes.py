@@ -18,12 +18,12 @@ from zarrfast.errors import MetadataError, UnknownDataTypeError
 
 __all__ = [
     "DataType",
-    "parse_v3_data_type",
-    "parse_v2_dtype",
     "data_type_from_user",
-    "parse_fill_value",
-    "fill_value_to_json",
     "default_fill_value",
+    "fill_value_to_json",
+    "parse_fill_value",
+    "parse_v2_dtype",
+    "parse_v3_data_type",
 ]
 
 _V3_NUMERIC: dict[str, str] = {
@@ -176,7 +176,12 @@ def _parse_float(obj: Any, dt: np.dtype[Any], zarr_format: int) -> Any:
     if isinstance(obj, bool):
         raise MetadataError(f"expected a number for a {dt} fill_value, got {obj!r}")
     if isinstance(obj, (int, float)):
-        return dt.type(obj)
+        # A finite number the type cannot hold is an error, not a silent infinity.
+        try:
+            with np.errstate(over="raise"):
+                return dt.type(obj)
+        except (OverflowError, FloatingPointError):
+            raise MetadataError(f"fill_value {obj!r} is out of range for {dt}") from None
     if isinstance(obj, str):
         if obj == "NaN":
             return dt.type(np.nan)
@@ -316,14 +321,31 @@ def fill_value_from_user(value: Any, dtype: DataType) -> Any:
     if dt.kind in "iu":
         if isinstance(value, float) and not value.is_integer():
             raise MetadataError(f"fill_value {value!r} is not an integer for dtype {dt}")
-        iv = int(value)
+        try:
+            iv = int(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise MetadataError(f"fill_value {value!r} is not an integer for dtype {dt}") from exc
         info = np.iinfo(dt)
         if not info.min <= iv <= info.max:
             raise MetadataError(f"fill_value {iv} is out of range for {dt}")
         return dt.type(iv)
+    if dt.kind == "c" and isinstance(value, (list, tuple)) and len(value) == 2:
+        part = DataType(np.dtype(f"f{dt.itemsize // 2}"))
+        out = np.zeros((), dtype=dt)
+        out.real = fill_value_from_user(value[0], part)
+        out.imag = fill_value_from_user(value[1], part)
+        return out[()]
+    if isinstance(value, str) and dt.kind in "fc":  # the JSON spellings: "NaN", "0x7fc00001"
+        return parse_fill_value([value, 0.0] if dt.kind == "c" else value, dtype, 3)
+    if np.iscomplexobj(value) and dt.kind != "c":
+        raise MetadataError(f"cannot use complex fill_value {value!r} for dtype {dt}")
     try:
-        return np.asarray(value).astype(dt)[()]
-    except (TypeError, ValueError) as exc:
-        raise MetadataError(f"cannot use fill_value {value!r} for dtype {dt}") from exc
+        with np.errstate(over="raise"):
+            out = np.asarray(value).astype(dt)
+    except (TypeError, ValueError, OverflowError, FloatingPointError) as exc:
+        raise MetadataError(f"cannot use fill_value {value!r} for dtype {dt}: {exc}") from exc
+    if out.ndim != 0:
+        raise MetadataError(f"expected a scalar fill_value for dtype {dt}, got {value!r}")
+    return out[()]
 
 

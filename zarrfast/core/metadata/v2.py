@@ -24,7 +24,7 @@ from zarrfast.core.metadata.dtypes import (
     parse_fill_value,
     parse_v2_dtype,
 )
-from zarrfast.errors import MetadataError
+from zarrfast.errors import CodecError, MetadataError, UnknownCodecError
 
 __all__ = ["ArrayMetadataV2", "parse_zarray", "v2_codecs"]
 
@@ -142,11 +142,17 @@ def parse_zarray(
     if raw_filters is not None and not isinstance(raw_filters, list):
         raise MetadataError(f"expected filters to be null or a list in {key!r}, got {raw_filters!r}")
     data_type = parse_v2_dtype(doc["dtype"], raw_filters)
-    filters = tuple(codec_from_json(f, 2) for f in raw_filters or [])
     raw_comp = doc["compressor"]
     compressor = None
+    try:
+        filters = tuple(codec_from_json(f, 2) for f in raw_filters or [])
+        if raw_comp is not None:
+            compressor = codec_from_json(raw_comp, 2)
+    except UnknownCodecError:
+        raise
+    except CodecError as exc:  # a known codec with a bad configuration
+        raise MetadataError(f"invalid filters or compressor in {key!r}: {exc}") from exc
     if raw_comp is not None:
-        compressor = codec_from_json(raw_comp, 2)
         if not isinstance(compressor, BytesBytesCodec):
             raise MetadataError(f"v2 compressor {raw_comp!r} is not a bytes-to-bytes codec")
     order = doc["order"]

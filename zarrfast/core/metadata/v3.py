@@ -15,7 +15,7 @@ from zarrfast.core.metadata.dtypes import (
     parse_fill_value,
     parse_v3_data_type,
 )
-from zarrfast.errors import CodecError, MetadataError
+from zarrfast.errors import CodecError, MetadataError, UnknownCodecError
 
 __all__ = ["ArrayMetadataV3", "GroupMetadataV3", "parse_v3"]
 
@@ -97,8 +97,10 @@ class ArrayMetadataV3(ArrayMetadata):
             raise MetadataError(f"expected a non-empty list of codecs in {key!r}, got {raw_codecs!r}")
         try:
             codecs = tuple(codec_from_json(c, 3) for c in raw_codecs)
-        except CodecError:
+        except UnknownCodecError:
             raise
+        except CodecError as exc:  # a known codec with a bad configuration
+            raise MetadataError(f"invalid codecs in {key!r}: {exc}") from exc
         dim_names = doc.get("dimension_names")
         if dim_names is not None:
             if not isinstance(dim_names, list) or len(dim_names) != len(shape) or not all(

@@ -1,0 +1,327 @@
+/* zf_batch.c - see zf_batch.h. */
+#include "zf_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "zf_codecs.h"
+#include "zf_crc32c.h"
+#include "zf_ndcopy.h"
+
+typedef struct {
+    uint8_t *buf[3];
+    size_t cap[3];
+} zf_scratch;
+
+typedef struct {
+    const zf_batch_layout *L;
+    zf_scratch *scratch; /* [maxworkers], indexed by worker id */
+    int lowest;          /* lowest codec index that is not crc32c, or -1 */
+    /* decode */
+    uint8_t *out;
+    const uint8_t *const *src;
+    const size_t *srclen;
+    /* encode */
+    const uint8_t *in;
+    const uint8_t *complete;
+    const uint8_t *const *old;
+    const size_t *oldlen;
+    int write_empty;
+    uint8_t *const *dst;
+    const size_t *dstcap;
+    size_t *dstlen;
+    /* both */
+    const int32_t *entries;
+    int *status;
+} zf_batch_ctx;
+
+static uint8_t *zf_scratch_get(zf_scratch *s, int k, size_t size) {
+    if (size == 0) size = 1;
+    if (s->cap[k] < size) {
+        uint8_t *p = (uint8_t *)realloc(s->buf[k], size);
+        if (!p) return NULL;
+        s->buf[k] = p;
+        s->cap[k] = size;
+    }
+    return s->buf[k];
+}
+
+static uint32_t zf_le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Undo the bytes->bytes codecs of one chunk.  On success data and len hold the decoded
+ * bytes (exactly chunk_nbytes): `final` if given and the lowest codec decoded there,
+ * else the source itself (no codec but crc32c) or a scratch buffer. */
+static int zf_decode_chain(const zf_batch_ctx *B, zf_scratch *s, const uint8_t *src,
+                           size_t srclen, uint8_t *final, const uint8_t **data, size_t *len) {
+    const zf_batch_layout *L = B->L;
+    const uint8_t *cur = src;
+    size_t n = srclen, cap, got;
+    int cur_buf = -1, i, rc;
+    for (i = L->ncodecs - 1; i >= 0; i--) {
+        const zf_codec_step *c = &L->codecs[i];
+        uint8_t *out;
+        int ob = cur_buf == 0 ? 1 : 0;
+        if (c->kind == ZF_KIND_CRC32C) {
+            /* verify in place: the payload is the prefix, no copy needed */
+            if (n < 4) return ZF_ERR_TRUNCATED;
+            if (zf_crc32c_update(0, cur, n - 4) != zf_le32(cur + n - 4)) return ZF_ERR_CHECKSUM;
+            n -= 4;
+            continue;
+        }
+        if (i == B->lowest) {
+            cap = L->chunk_nbytes + 4 * (size_t)i; /* only crc32c codecs below */
+            out = (final && i == 0) ? final : zf_scratch_get(s, ob, cap);
+            if (!out) return ZF_ERR_NOMEM;
+            got = 0;
+            rc = zf_codec_decode(c->kind, c->params, c->nparams, cur, n, out, cap, &got);
+            if (rc != ZF_OK) return rc;
+            if (got != cap) return ZF_ERR_SIZE_MISMATCH;
+        } else {
+            rc = zf_codec_decoded_size(c->kind, c->params, c->nparams, cur, n, &cap);
+            if (rc == ZF_OK) {
+                out = zf_scratch_get(s, ob, cap);
+                if (!out) return ZF_ERR_NOMEM;
+                rc = zf_codec_decode(c->kind, c->params, c->nparams, cur, n, out, cap, &got);
+                if (rc == ZF_OK && got != cap) rc = ZF_ERR_SIZE_MISMATCH;
+            } else if (rc == ZF_ERR_SIZE_UNKNOWN) {
+                /* grow up to the largest ratio any supported codec can reach */
+                size_t limit = n * 32768 + 65536;
+                cap = n * 4 > 65536 ? n * 4 : 65536;
+                for (;;) {
+                    out = zf_scratch_get(s, ob, cap);
+                    if (!out) return ZF_ERR_NOMEM;
+                    rc = zf_codec_decode(c->kind, c->params, c->nparams, cur, n, out, cap, &got);
+                    if (rc != ZF_ERR_DST_FULL || cap >= limit) break;
+                    cap *= 2;
+                }
+            }
+            if (rc != ZF_OK) return rc;
+        }
+        cur = out;
+        n = got;
+        cur_buf = (out == final) ? -1 : ob;
+    }
+    if (n != L->chunk_nbytes) return ZF_ERR_SIZE_MISMATCH;
+    *data = cur;
+    *len = n;
+    return ZF_OK;
+}
+
+/* Per-task geometry from the dim tables. */
+typedef struct {
+    size_t counts[ZF_NDCOPY_MAXDIM];
+    ptrdiff_t cstr[ZF_NDCOPY_MAXDIM];
+    ptrdiff_t aoff;
+    ptrdiff_t coff;
+    int whole;
+    int contiguous; /* the region of the big array is one C-ordered run */
+} zf_geom;
+
+static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g) {
+    int d;
+    ptrdiff_t expect = (ptrdiff_t)L->itemsize;
+    g->aoff = 0;
+    g->coff = 0;
+    g->whole = 1;
+    for (d = 0; d < L->ndim; d++) {
+        const zf_dim *D = &L->dims[d];
+        int32_t k = e[d];
+        g->counts[d] = (size_t)D->count[k];
+        g->aoff += (ptrdiff_t)D->aoff[k];
+        g->coff += (ptrdiff_t)D->cstart[k] * L->chunk_strides[d];
+        g->cstr[d] = (ptrdiff_t)D->cstep[k] * L->chunk_strides[d];
+        if (D->cstart[k] != 0 || D->cstep[k] != 1 || D->count[k] != L->chunk_shape[d]) g->whole = 0;
+    }
+    g->contiguous = 1;
+    for (d = L->ndim - 1; d >= 0; d--) {
+        if (g->counts[d] <= 1) continue;
+        if (L->array_strides[d] != expect) {
+            g->contiguous = 0;
+            break;
+        }
+        expect *= (ptrdiff_t)g->counts[d];
+    }
+}
+
+static void zf_decode_task(void *ctx, size_t t, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_decode */
+    const zf_batch_layout *L = B->L;
+    zf_geom g;
+    uint8_t *dst;
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    int inplace, rc;
+    zf_task_geom(L, B->entries + t * (size_t)L->ndim, &g);
+    dst = B->out + g.aoff;
+    if (B->src[t] == NULL) {
+        zf_ndfill(L->ndim, g.counts, dst, L->array_strides, L->fill, L->itemsize);
+        B->status[t] = ZF_OK;
+        return;
+    }
+    inplace = g.whole && g.contiguous && L->chunk_is_c && L->swap_unit == 0;
+    rc = zf_decode_chain(B, &B->scratch[w], B->src[t], B->srclen[t],
+                         (inplace && B->lowest == 0) ? dst : NULL, &data, &len);
+    if (rc != ZF_OK) {
+        B->status[t] = rc;
+        return;
+    }
+    if (data != dst) {
+        if (inplace)
+            memcpy(dst, data, len);
+        else
+            zf_ndcopy(L->ndim, g.counts, dst, L->array_strides, data + g.coff, g.cstr,
+                      L->itemsize, L->swap_unit);
+    }
+    B->status[t] = ZF_OK;
+}
+
+static int zf_lowest_codec(const zf_batch_layout *L) {
+    int i;
+    for (i = 0; i < L->ncodecs; i++)
+        if (L->codecs[i].kind != ZF_KIND_CRC32C) return i;
+    return -1;
+}
+
+static zf_scratch *zf_scratch_new(int maxworkers, zf_pool *pool) {
+    int n = zf_pool_size(pool);
+    if (maxworkers > n) n = maxworkers;
+    if (n < 1) n = 1;
+    return (zf_scratch *)calloc((size_t)n + 1, sizeof(zf_scratch));
+}
+
+static void zf_scratch_free(zf_scratch *s, int maxworkers, zf_pool *pool) {
+    int n = zf_pool_size(pool), i, k;
+    if (maxworkers > n) n = maxworkers;
+    if (n < 1) n = 1;
+    for (i = 0; i <= n; i++)
+        for (k = 0; k < 3; k++) free(s[i].buf[k]);
+    free(s);
+}
+
+void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, uint8_t *out,
+                     size_t ntasks, const int32_t *entries, const uint8_t *const *src,
+                     const size_t *srclen, int *status) {
+    zf_batch_ctx B;
+    size_t t;
+    memset(&B, 0, sizeof(B));
+    B.L = L;
+    B.lowest = zf_lowest_codec(L);
+    B.out = out;
+    B.src = src;
+    B.srclen = srclen;
+    B.entries = entries;
+    B.status = status;
+    B.scratch = zf_scratch_new(maxworkers, pool);
+    if (!B.scratch || L->ndim > ZF_NDCOPY_MAXDIM) {
+        for (t = 0; t < ntasks; t++) status[t] = B.scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
+        free(B.scratch);
+        return;
+    }
+    zf_pool_for(pool, ntasks, maxworkers, zf_decode_task, &B);
+    zf_scratch_free(B.scratch, maxworkers, pool);
+}
+
+static void zf_encode_task(void *ctx, size_t t, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_encode */
+    const zf_batch_layout *L = B->L;
+    zf_scratch *s = &B->scratch[w];
+    zf_geom g;
+    uint8_t *cb;
+    const uint8_t *data;
+    size_t len, n_items = L->chunk_nbytes / (L->itemsize ? L->itemsize : 1);
+    int i, rc;
+    zf_task_geom(L, B->entries + t * (size_t)L->ndim, &g);
+    if (L->ncodecs == 0) {
+        if (B->dstcap[t] < L->chunk_nbytes) {
+            B->status[t] = ZF_ERR_DST_FULL;
+            return;
+        }
+        cb = B->dst[t];
+    } else {
+        cb = zf_scratch_get(s, 2, L->chunk_nbytes);
+        if (!cb) {
+            B->status[t] = ZF_ERR_NOMEM;
+            return;
+        }
+    }
+    if (!B->complete[t] && B->old[t] != NULL) {
+        rc = zf_decode_chain(B, s, B->old[t], B->oldlen[t], B->lowest == 0 ? cb : NULL, &data,
+                             &len);
+        if (rc != ZF_OK) {
+            B->status[t] = rc;
+            return;
+        }
+        if (data != cb) memcpy(cb, data, len);
+    } else if (!B->complete[t] || !g.whole) {
+        zf_fill_items(cb, n_items, L->fill, L->itemsize);
+    }
+    zf_ndcopy(L->ndim, g.counts, cb + g.coff, g.cstr, B->in + g.aoff, L->array_strides,
+              L->itemsize, L->swap_unit);
+    if (!B->write_empty && zf_all_equal(cb, L->chunk_nbytes, L->fill, L->itemsize)) {
+        B->status[t] = ZF_BATCH_DELETE;
+        return;
+    }
+    data = cb;
+    len = L->chunk_nbytes;
+    for (i = 0; i < L->ncodecs; i++) {
+        const zf_codec_step *c = &L->codecs[i];
+        uint8_t *out;
+        size_t cap, got = 0;
+        if (i == L->ncodecs - 1) {
+            out = B->dst[t];
+            cap = B->dstcap[t];
+        } else {
+            rc = zf_codec_encode_bound(c->kind, c->params, c->nparams, len, &cap);
+            if (rc != ZF_OK) {
+                B->status[t] = rc;
+                return;
+            }
+            out = zf_scratch_get(s, i % 2, cap);
+            if (!out) {
+                B->status[t] = ZF_ERR_NOMEM;
+                return;
+            }
+        }
+        rc = zf_codec_encode(c->kind, c->params, c->nparams, data, len, out, cap, &got);
+        if (rc != ZF_OK) {
+            B->status[t] = rc;
+            return;
+        }
+        data = out;
+        len = got;
+    }
+    B->dstlen[t] = len;
+    B->status[t] = ZF_OK;
+}
+
+void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                     const uint8_t *in, size_t ntasks, const int32_t *entries,
+                     const uint8_t *complete, const uint8_t *const *old, const size_t *oldlen,
+                     int write_empty, uint8_t *const *dst, const size_t *dstcap,
+                     size_t *dstlen, int *status) {
+    zf_batch_ctx B;
+    size_t t;
+    memset(&B, 0, sizeof(B));
+    B.L = L;
+    B.lowest = zf_lowest_codec(L);
+    B.in = in;
+    B.complete = complete;
+    B.old = old;
+    B.oldlen = oldlen;
+    B.write_empty = write_empty;
+    B.dst = dst;
+    B.dstcap = dstcap;
+    B.dstlen = dstlen;
+    B.entries = entries;
+    B.status = status;
+    B.scratch = zf_scratch_new(maxworkers, pool);
+    if (!B.scratch || L->ndim > ZF_NDCOPY_MAXDIM) {
+        for (t = 0; t < ntasks; t++) status[t] = B.scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
+        free(B.scratch);
+        return;
+    }
+    zf_pool_for(pool, ntasks, maxworkers, zf_encode_task, &B);
+    zf_scratch_free(B.scratch, maxworkers, pool);
+}

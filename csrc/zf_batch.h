@@ -1,0 +1,74 @@
+/* zf_batch.h - decode/encode a batch of chunks on a zf_pool, straight into/out of the
+ * caller's n-d array.
+ *
+ * The caller (zarrfast._native._pipeline) describes the selection as a product of
+ * per-dimension tables (zf_dim: for each touched chunk along the dim, the chunk-local
+ * start/step/count and the byte offset in the big array) and each task as one entry
+ * index per dimension, plus the encoded chunk bytes.  Workers never touch Python: every
+ * task records a status code (ZF_OK, a negative ZF_ERR_*, or ZF_BATCH_DELETE on encode)
+ * that the caller turns into exceptions after the join.
+ *
+ * The chunk's decoded bytes (after the bytes->bytes codecs) are `chunk_nbytes` bytes in
+ * the stored layout: element (i0..in-1) of the logical chunk is at
+ * sum(i_d * chunk_strides[d]) (a transpose is just permuted strides) in the stored byte
+ * order (swap_unit != 0 when it differs from the array's).
+ */
+#ifndef ZF_BATCH_H
+#define ZF_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zf_pool.h"
+#include "zf_status.h"
+
+#define ZF_BATCH_MAXCODECS 8
+#define ZF_BATCH_MAXPARAMS 8
+#define ZF_BATCH_DELETE 1 /* encode: the chunk is all fill value; delete instead of storing */
+
+typedef struct {
+    int kind; /* ZF_KIND_* */
+    size_t nparams;
+    int64_t params[ZF_BATCH_MAXPARAMS];
+} zf_codec_step;
+
+typedef struct {
+    const int64_t *cstart; /* chunk-local first index */
+    const int64_t *cstep;  /* chunk-local step (may be negative) */
+    const int64_t *count;  /* elements */
+    const int64_t *aoff;   /* byte offset of the first element in the big array */
+} zf_dim;
+
+typedef struct {
+    int ndim;
+    size_t itemsize;
+    size_t swap_unit;             /* 0 or the byte-group size to reverse */
+    const int64_t *chunk_shape;   /* [ndim] logical chunk shape */
+    const ptrdiff_t *chunk_strides; /* [ndim] byte strides of logical dims in the stored layout */
+    int chunk_is_c;               /* stored layout is plain C order of the logical chunk */
+    size_t chunk_nbytes;
+    int ncodecs;                  /* bytes->bytes codecs, encode order */
+    zf_codec_step codecs[ZF_BATCH_MAXCODECS];
+    const uint8_t *fill;          /* itemsize bytes: array byte order (decode) / stored (encode) */
+    const zf_dim *dims;           /* [ndim] */
+    const ptrdiff_t *array_strides; /* [ndim] byte strides in the big array (0: dropped dim) */
+} zf_batch_layout;
+
+/* Decode ntasks chunks into the array at `out`.  entries[t * ndim + d] is task t's entry
+ * in dims[d]; src[t] == NULL means missing (fill).  status[t] receives the result. */
+void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, uint8_t *out,
+                     size_t ntasks, const int32_t *entries, const uint8_t *const *src,
+                     const size_t *srclen, int *status);
+
+/* Build and encode ntasks chunks from the array at `in`.  Partial chunks (complete[t] ==
+ * 0) start from the decoded old[t] (or the fill value when old[t] == NULL); complete ones
+ * from the fill value.  The encoded chunk goes to dst[t] (capacity dstcap[t], which must
+ * be at least the chained encode bound), its size to dstlen[t]; status[t] is ZF_OK,
+ * ZF_BATCH_DELETE (all fill and !write_empty) or an error. */
+void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                     const uint8_t *in, size_t ntasks, const int32_t *entries,
+                     const uint8_t *complete, const uint8_t *const *old, const size_t *oldlen,
+                     int write_empty, uint8_t *const *dst, const size_t *dstcap,
+                     size_t *dstlen, int *status);
+
+#endif /* ZF_BATCH_H */

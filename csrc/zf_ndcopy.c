@@ -1,0 +1,191 @@
+/* zf_ndcopy.c - see zf_ndcopy.h. */
+#include "zf_ndcopy.h"
+
+#include <string.h>
+
+/* Drop length-1 dims and merge dims whose strides chain on both sides (outer stride =
+ * inner stride x inner count).  Returns the new ndim, or -1 if any count is 0. */
+static int zf_collapse(int ndim, const size_t *counts, const ptrdiff_t *a_strides,
+                       const ptrdiff_t *b_strides, size_t *c, ptrdiff_t *a, ptrdiff_t *b) {
+    int n = 0, d;
+    for (d = 0; d < ndim; d++) {
+        if (counts[d] == 0) return -1;
+        if (counts[d] == 1) continue;
+        if (n > 0 && a[n - 1] == a_strides[d] * (ptrdiff_t)counts[d] &&
+            b[n - 1] == b_strides[d] * (ptrdiff_t)counts[d]) {
+            /* outer dim n-1 steps exactly over the whole of dim d: merge */
+            c[n - 1] *= counts[d];
+            a[n - 1] = a_strides[d];
+            b[n - 1] = b_strides[d];
+            continue;
+        }
+        c[n] = counts[d];
+        a[n] = a_strides[d];
+        b[n] = b_strides[d];
+        n++;
+    }
+    return n;
+}
+
+static void zf_swap_item(uint8_t *dst, const uint8_t *src, size_t itemsize, size_t unit) {
+    size_t g, k;
+    for (g = 0; g < itemsize; g += unit)
+        for (k = 0; k < unit; k++) dst[g + k] = src[g + unit - 1 - k];
+}
+
+/* One innermost row: n items. */
+static void zf_row(uint8_t *dst, ptrdiff_t ds, const uint8_t *src, ptrdiff_t ss, size_t n,
+                   size_t itemsize, size_t unit) {
+    size_t i;
+    if (unit == 0) {
+        if (ds == (ptrdiff_t)itemsize && ss == (ptrdiff_t)itemsize) {
+            memcpy(dst, src, n * itemsize);
+            return;
+        }
+        switch (itemsize) {
+        case 1:
+            for (i = 0; i < n; i++, dst += ds, src += ss) *dst = *src;
+            return;
+        case 2:
+            for (i = 0; i < n; i++, dst += ds, src += ss) memcpy(dst, src, 2);
+            return;
+        case 4:
+            for (i = 0; i < n; i++, dst += ds, src += ss) memcpy(dst, src, 4);
+            return;
+        case 8:
+            for (i = 0; i < n; i++, dst += ds, src += ss) memcpy(dst, src, 8);
+            return;
+        case 16:
+            for (i = 0; i < n; i++, dst += ds, src += ss) memcpy(dst, src, 16);
+            return;
+        default:
+            for (i = 0; i < n; i++, dst += ds, src += ss) memcpy(dst, src, itemsize);
+            return;
+        }
+    }
+    if (unit == itemsize) {
+        switch (itemsize) {
+        case 2:
+            for (i = 0; i < n; i++, dst += ds, src += ss) {
+                uint16_t v;
+                memcpy(&v, src, 2);
+                v = __builtin_bswap16(v);
+                memcpy(dst, &v, 2);
+            }
+            return;
+        case 4:
+            for (i = 0; i < n; i++, dst += ds, src += ss) {
+                uint32_t v;
+                memcpy(&v, src, 4);
+                v = __builtin_bswap32(v);
+                memcpy(dst, &v, 4);
+            }
+            return;
+        case 8:
+            for (i = 0; i < n; i++, dst += ds, src += ss) {
+                uint64_t v;
+                memcpy(&v, src, 8);
+                v = __builtin_bswap64(v);
+                memcpy(dst, &v, 8);
+            }
+            return;
+        default: break;
+        }
+    }
+    for (i = 0; i < n; i++, dst += ds, src += ss) zf_swap_item(dst, src, itemsize, unit);
+}
+
+void zf_ndcopy(int ndim, const size_t *counts, uint8_t *dst, const ptrdiff_t *dst_strides,
+               const uint8_t *src, const ptrdiff_t *src_strides, size_t itemsize,
+               size_t swap_unit) {
+    size_t c[ZF_NDCOPY_MAXDIM], idx[ZF_NDCOPY_MAXDIM];
+    ptrdiff_t ds[ZF_NDCOPY_MAXDIM], ss[ZF_NDCOPY_MAXDIM];
+    int n, d;
+    if (ndim > ZF_NDCOPY_MAXDIM) return;
+    if (swap_unit <= 1 || swap_unit > itemsize) swap_unit = 0;
+    n = zf_collapse(ndim, counts, dst_strides, src_strides, c, ds, ss);
+    if (n < 0) return;
+    if (n == 0) {
+        zf_row(dst, (ptrdiff_t)itemsize, src, (ptrdiff_t)itemsize, 1, itemsize, swap_unit);
+        return;
+    }
+    for (d = 0; d < n; d++) idx[d] = 0;
+    for (;;) {
+        zf_row(dst, ds[n - 1], src, ss[n - 1], c[n - 1], itemsize, swap_unit);
+        /* odometer over the outer dims; pointers move by the strides */
+        for (d = n - 2; d >= 0; d--) {
+            dst += ds[d];
+            src += ss[d];
+            if (++idx[d] < c[d]) break;
+            dst -= ds[d] * (ptrdiff_t)c[d];
+            src -= ss[d] * (ptrdiff_t)c[d];
+            idx[d] = 0;
+        }
+        if (d < 0) return;
+    }
+}
+
+void zf_fill_items(uint8_t *dst, size_t n, const uint8_t *pattern, size_t itemsize) {
+    size_t total = n * itemsize, done, k, same = 1;
+    if (n == 0) return;
+    for (k = 1; k < itemsize; k++) same &= pattern[k] == pattern[0];
+    if (same) {
+        memset(dst, pattern[0], total);
+        return;
+    }
+    memcpy(dst, pattern, itemsize);
+    /* doubling: the filled prefix is copied onto the rest */
+    for (done = itemsize; done < total; done *= 2) {
+        size_t m = done < total - done ? done : total - done;
+        memcpy(dst + done, dst, m);
+    }
+}
+
+void zf_ndfill(int ndim, const size_t *counts, uint8_t *dst, const ptrdiff_t *dst_strides,
+               const uint8_t *pattern, size_t itemsize) {
+    size_t c[ZF_NDCOPY_MAXDIM], idx[ZF_NDCOPY_MAXDIM], i;
+    ptrdiff_t ds[ZF_NDCOPY_MAXDIM], unused[ZF_NDCOPY_MAXDIM];
+    int n, d;
+    if (ndim > ZF_NDCOPY_MAXDIM) return;
+    n = zf_collapse(ndim, counts, dst_strides, dst_strides, c, ds, unused);
+    if (n < 0) return;
+    if (n == 0) {
+        memcpy(dst, pattern, itemsize);
+        return;
+    }
+    for (d = 0; d < n; d++) idx[d] = 0;
+    for (;;) {
+        if (ds[n - 1] == (ptrdiff_t)itemsize) {
+            zf_fill_items(dst, c[n - 1], pattern, itemsize);
+        } else {
+            uint8_t *p = dst;
+            for (i = 0; i < c[n - 1]; i++, p += ds[n - 1]) memcpy(p, pattern, itemsize);
+        }
+        for (d = n - 2; d >= 0; d--) {
+            dst += ds[d];
+            if (++idx[d] < c[d]) break;
+            dst -= ds[d] * (ptrdiff_t)c[d];
+            idx[d] = 0;
+        }
+        if (d < 0) return;
+    }
+}
+
+int zf_all_equal(const uint8_t *buf, size_t nbytes, const uint8_t *pattern, size_t itemsize) {
+    size_t i, k, same = 1;
+    for (k = 1; k < itemsize; k++) same &= pattern[k] == pattern[0];
+    if (same) {
+        /* word-at-a-time check against a repeated byte */
+        uint64_t w = 0x0101010101010101ULL * pattern[0], v;
+        for (i = 0; i + 8 <= nbytes; i += 8) {
+            memcpy(&v, buf + i, 8);
+            if (v != w) return 0;
+        }
+        for (; i < nbytes; i++)
+            if (buf[i] != pattern[0]) return 0;
+        return 1;
+    }
+    for (i = 0; i + itemsize <= nbytes; i += itemsize)
+        if (memcmp(buf + i, pattern, itemsize) != 0) return 0;
+    return 1;
+}

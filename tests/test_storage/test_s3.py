@@ -1,0 +1,184 @@
+"""S3Store against moto in server mode (a real subprocess on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import zarrfast as zf
+from tests.test_storage.servers import (  # noqa: F401
+    FlakyProxy,
+    RemoteArrayTests,
+    S3Server,
+    s3_server,
+    start_moto,
+    unique,
+)
+from zarrfast.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    ContainerNotFoundError,
+    TransientStoreError,
+)
+from zarrfast.storage.s3 import S3Store
+from zarrfast.testing import StoreTests
+
+SECRET = "s3cr3t-TESTING-key-do-not-print"
+
+
+@pytest.fixture(scope="module")
+def s3_bucket(s3_server: S3Server) -> str:  # noqa: F811
+    return s3_server.make_bucket()
+
+
+class TestS3Store(StoreTests, RemoteArrayTests):
+    persistent = True
+    secret_fields = ("aws_secret_access_key",)
+    storage_name = "s3"
+
+    @pytest.fixture
+    def store(self, s3_server: S3Server, s3_bucket: str) -> Iterator[S3Store]:  # noqa: F811
+        with S3Store(
+            s3_bucket, prefix=unique("p"), endpoint_url=s3_server.endpoint_url,
+            aws_access_key_id="testing", aws_secret_access_key=SECRET,
+        ) as s:
+            yield s
+
+    @pytest.fixture
+    def make_store(self, store: S3Store) -> Callable[..., S3Store]:
+        return lambda **kw: store
+
+    def storage_options(self, store: S3Store) -> dict[str, Any]:
+        cfg = store._pickle_config()
+        return {k: cfg[k] for k in ("bucket", "prefix", "endpoint_url")}
+
+
+def test_keys_and_bytes_match_the_zarr_layout(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
+    """Objects are exactly the Zarr keys under the prefix, byte for byte."""
+    store = S3Store(s3_bucket, prefix="layout/exp1", endpoint_url=s3_server.endpoint_url)
+    data = np.arange(12, dtype="<u2").reshape(3, 4)
+    zf.create(shape=(3, 4), chunks=(2, 2), dtype="<u2", store=store, zarr_format=2,
+              compressor=None)[...] = data
+    zf.create(shape=(3, 4), chunks=(2, 2), dtype="<u2", store=store, path="v3",
+              compressor=None)[...] = data
+    raw = s3_server.client()
+    names = sorted(o["Key"] for o in raw.list_objects_v2(Bucket=s3_bucket,
+                                                          Prefix="layout/exp1/")["Contents"])
+    assert "layout/exp1/.zarray" in names and "layout/exp1/0.0" in names
+    assert "layout/exp1/v3/zarr.json" in names and "layout/exp1/v3/c/1/1" in names
+    body = raw.get_object(Bucket=s3_bucket, Key="layout/exp1/0.1")["Body"].read()
+    assert body == np.ascontiguousarray(data[0:2, 2:4]).tobytes()
+
+
+def test_zarr_python_reads_what_zarrfast_wrote(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
+    """zarr-python's FsspecStore (s3fs) opens the array zarrfast wrote to the S3 server."""
+    zarr = pytest.importorskip("zarr")
+    pytest.importorskip("s3fs")
+    data = np.random.default_rng(1).integers(0, 1000, (30, 40)).astype("<i8")
+    store = S3Store(s3_bucket, prefix="interop", endpoint_url=s3_server.endpoint_url)
+    zf.create(shape=data.shape, chunks=(8, 8), shards=(16, 16), dtype="<i8", store=store,
+              path="a3")[...] = data
+    zf.create(shape=data.shape, chunks=(8, 8), dtype="<i8", store=store, path="a2",
+              zarr_format=2)[...] = data
+    opts = {"key": "testing", "secret": "testing",
+            "client_kwargs": {"endpoint_url": s3_server.endpoint_url, "region_name": "us-east-1"}}
+    for path in ("a3", "a2"):
+        arr = zarr.open_array(f"s3://{s3_bucket}/interop/{path}", mode="r", storage_options=opts)
+        np.testing.assert_array_equal(arr[...], data)
+
+
+def test_throttled_writes_all_land(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
+    """30% of requests answered 503 SlowDown by a proxy: every write still lands."""
+    with FlakyProxy(s3_server.port, fail_rate=0.3, seed=7) as proxy:
+        store = S3Store(s3_bucket, prefix=unique("throttle"), endpoint_url=proxy.endpoint_url,
+                        retries={"base_delay": 0.005, "max_delay": 0.05, "max_attempts": 20})
+        items = [(f"c/{i}", f"value {i}".encode() * 50) for i in range(200)]
+        store.set_many(items)
+        data = np.arange(100 * 100, dtype="f4").reshape(100, 100)
+        zf.create(shape=data.shape, chunks=(10, 10), dtype="f4", store=store, path="arr")[...] = data
+        np.testing.assert_array_equal(zf.open_array(store, path="arr", mode="r")[...], data)
+        assert proxy.failed > 50
+    direct = S3Store(s3_bucket, prefix=store.prefix, endpoint_url=s3_server.endpoint_url)
+    got = direct.get_many([k for k, _ in items])
+    assert [bytes(v) for v in got] == [v for _, v in items]
+
+
+def test_retries_are_bounded(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
+    with FlakyProxy(s3_server.port, fail_rate=1.0) as proxy:
+        store = S3Store(s3_bucket, endpoint_url=proxy.endpoint_url,
+                        retries={"max_attempts": 4, "base_delay": 0.001})
+        with pytest.raises(TransientStoreError, match="after 4 attempts"):
+            store.set("k", b"v")
+        assert proxy.requests == 4
+
+
+def test_missing_bucket_is_named(s3_server: S3Server) -> None:  # noqa: F811
+    store = S3Store("no-such-bucket-zf", endpoint_url=s3_server.endpoint_url)
+    with pytest.raises(ContainerNotFoundError, match="no-such-bucket-zf"):
+        store.set("k", b"v")
+    with pytest.raises(ContainerNotFoundError, match="no-such-bucket-zf"):
+        list(store.list())
+
+
+@pytest.fixture(scope="module")
+def moto_with_auth() -> Iterator[tuple[S3Server, str, dict[str, str]]]:
+    """A second moto with IAM auth on: the first 3 requests are free (the setup below)."""
+    server = start_moto({"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    try:
+        import boto3
+
+        kw = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1",
+              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        bucket = unique("locked")
+        boto3.client("s3", **kw).create_bucket(Bucket=bucket)
+        iam = boto3.client("iam", **kw)
+        iam.create_user(UserName="nobody")
+        key = iam.create_access_key(UserName="nobody")["AccessKey"]
+        yield server, bucket, {"aws_access_key_id": key["AccessKeyId"],
+                               "aws_secret_access_key": key["SecretAccessKey"]}
+    finally:
+        server.process.stop()
+
+
+def test_denied_credentials(moto_with_auth: tuple[S3Server, str, dict[str, str]]) -> None:
+    server, bucket, nobody = moto_with_auth
+    # A valid user with no policy: 403 AccessDenied.
+    store = S3Store(bucket, endpoint_url=server.endpoint_url, **nobody)
+    with pytest.raises(AccessDeniedError) as denied:
+        store.set("k", b"v")
+    assert isinstance(denied.value, PermissionError)
+    # Unknown key id / wrong secret: AuthenticationError, and the secret never shows.
+    bad = S3Store(bucket, endpoint_url=server.endpoint_url,
+                  aws_access_key_id="AKIAWRONGWRONGWRONG", aws_secret_access_key=SECRET)
+    with pytest.raises(AuthenticationError) as auth:
+        bad.get("k")
+    for text in (str(auth.value), repr(auth.value), str(auth.value.__cause__), repr(bad)):
+        assert SECRET not in text
+    assert SECRET not in repr(pickle.loads(pickle.dumps(bad)))
+
+
+def test_endpoint_from_environment(s3_server: S3Server, s3_bucket: str,  # noqa: F811
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)
+    store = S3Store(s3_bucket, prefix=unique("env"))
+    store.set("k", b"v")
+    assert store.get("k") == b"v"
+    assert s3_server.endpoint_url in repr(store)
+
+
+def test_secret_not_logged(s3_server: S3Server, s3_bucket: str,  # noqa: F811
+                           caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="zarrfast")
+    with FlakyProxy(s3_server.port, fail_rate=0.5, seed=3) as proxy:
+        store = S3Store(s3_bucket, endpoint_url=proxy.endpoint_url,
+                        aws_access_key_id="testing", aws_secret_access_key=SECRET,
+                        retries={"base_delay": 0.001, "max_attempts": 30})
+        store.set_many((f"x/{i}", b"v") for i in range(20))
+    assert "retrying" in caplog.text
+    assert SECRET not in caplog.text
