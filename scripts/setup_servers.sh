@@ -32,7 +32,11 @@ fi
 SERVERS="$ROOT/.servers"
 AZURITE_BIN="$SERVERS/node_modules/.bin/azurite-blob"
 if [[ ! -x "$AZURITE_BIN" ]]; then
-    command -v npm >/dev/null || { echo "setup_servers: npm not found; install Node.js >= 18" >&2; exit 1; }
+    if ! command -v npm >/dev/null; then
+        echo "setup_servers: npm not found; installing Debian's nodejs and npm"
+        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+        $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+    fi
     mkdir -p "$SERVERS"
     [[ -f "$SERVERS/package.json" ]] || echo '{"name":"zarrfast-test-servers","private":true}' > "$SERVERS/package.json"
     [[ -f "$SERVERS/.gitignore" ]] || echo '*' > "$SERVERS/.gitignore"

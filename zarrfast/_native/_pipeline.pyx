@@ -329,6 +329,9 @@ cdef class NativeEngine:
         self._layout(T, &L, True)
         cdef uint8_t *base = <uint8_t *>_array_address(out)
         cdef Py_ssize_t size = max(1, int(config.batch_size))
+        # keep the encoded bytes held by one batch near 32 MiB (peak <= N + 64 MiB)
+        size = min(size, max(4 * chunk_threads(size),
+                             (32 << 20) // max(<Py_ssize_t>self.base.chunk_nbytes, 1)))
         cdef Py_ssize_t t0 = 0, nt
         while t0 < T.ntasks:
             nt = min(size, T.ntasks - t0)
