@@ -4,13 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef _WIN32
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
 #include "zf_codecs.h"
 #include "zf_crc32c.h"
 #include "zf_ndcopy.h"
 
+#define ZF_SCRATCH_BUFS 4 /* 0/1: codec ping-pong, 2: encode staging, 3: file contents */
+
 typedef struct {
-    uint8_t *buf[3];
-    size_t cap[3];
+    uint8_t *buf[ZF_SCRATCH_BUFS];
+    size_t cap[ZF_SCRATCH_BUFS];
 } zf_scratch;
 
 typedef struct {
@@ -21,6 +30,8 @@ typedef struct {
     uint8_t *out;
     const uint8_t *const *src;
     const size_t *srclen;
+    const char *const *paths; /* decode from files instead of src (zf_batch_decode_files) */
+    int *errnos;
     /* encode */
     const uint8_t *in;
     const uint8_t *complete;
@@ -145,8 +156,8 @@ static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g)
     }
 }
 
-static void zf_decode_task(void *ctx, size_t t, int w) {
-    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_decode */
+/* Decode one chunk (src == NULL: missing, fill) into its region of the output. */
+static void zf_decode_one(zf_batch_ctx *B, size_t t, int w, const uint8_t *src, size_t srclen) {
     const zf_batch_layout *L = B->L;
     zf_geom g;
     uint8_t *dst;
@@ -155,13 +166,13 @@ static void zf_decode_task(void *ctx, size_t t, int w) {
     int inplace, rc;
     zf_task_geom(L, B->entries + t * (size_t)L->ndim, &g);
     dst = B->out + g.aoff;
-    if (B->src[t] == NULL) {
+    if (src == NULL) {
         zf_ndfill(L->ndim, g.counts, dst, L->array_strides, L->fill, L->itemsize);
         B->status[t] = ZF_OK;
         return;
     }
     inplace = g.whole && g.contiguous && L->chunk_is_c && L->swap_unit == 0;
-    rc = zf_decode_chain(B, &B->scratch[w], B->src[t], B->srclen[t],
+    rc = zf_decode_chain(B, &B->scratch[w], src, srclen,
                          (inplace && B->lowest == 0) ? dst : NULL, &data, &len);
     if (rc != ZF_OK) {
         B->status[t] = rc;
@@ -176,6 +187,80 @@ static void zf_decode_task(void *ctx, size_t t, int w) {
     }
     B->status[t] = ZF_OK;
 }
+
+static void zf_decode_task(void *ctx, size_t t, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_decode */
+    zf_decode_one(B, t, w, B->src[t], B->srclen[t]);
+}
+
+#ifndef _WIN32
+/* Read the whole regular file at `path` into scratch buffer 3.  0: data and len hold it;
+ * 1: missing (no such file, a path through a file, a directory, not a regular file);
+ * -1: an I/O error, errno in *err. */
+static int zf_read_file(zf_scratch *s, const char *path, const uint8_t **data, size_t *len,
+                        int *err) {
+    struct stat st;
+    uint8_t *buf;
+    size_t size, got = 0;
+    int fd;
+#ifdef O_CLOEXEC
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+#else
+    fd = open(path, O_RDONLY);
+#endif
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == EISDIR) return 1;
+        *err = errno;
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) {
+        *err = errno;
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return 1;
+    }
+    size = (size_t)st.st_size;
+    buf = zf_scratch_get(s, 3, size);
+    if (!buf) {
+        close(fd);
+        *err = ENOMEM;
+        return -1;
+    }
+    while (got < size) {
+        ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            *err = errno;
+            close(fd);
+            return -1;
+        }
+        if (n == 0) break; /* truncated since fstat: decode what is there (size checks) */
+        got += (size_t)n;
+    }
+    close(fd);
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
+static void zf_decode_file_task(void *ctx, size_t t, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_decode_files */
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    int err = 0, rc;
+    rc = zf_read_file(&B->scratch[w], B->paths[t], &data, &len, &err);
+    if (rc < 0) {
+        B->errnos[t] = err;
+        B->status[t] = ZF_BATCH_IO_ERROR;
+        return;
+    }
+    /* a present empty file must not look missing: point at a valid (unread) byte */
+    zf_decode_one(B, t, w, rc == 1 ? NULL : (len ? data : (const uint8_t *)B), rc == 1 ? 0 : len);
+}
+#endif
 
 static int zf_lowest_codec(const zf_batch_layout *L) {
     int i;
@@ -196,7 +281,7 @@ static void zf_scratch_free(zf_scratch *s, int maxworkers, zf_pool *pool) {
     if (maxworkers > n) n = maxworkers;
     if (n < 1) n = 1;
     for (i = 0; i <= n; i++)
-        for (k = 0; k < 3; k++) free(s[i].buf[k]);
+        for (k = 0; k < ZF_SCRATCH_BUFS; k++) free(s[i].buf[k]);
     free(s);
 }
 
@@ -221,6 +306,34 @@ void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, ui
     }
     zf_pool_for(pool, ntasks, maxworkers, zf_decode_task, &B);
     zf_scratch_free(B.scratch, maxworkers, pool);
+}
+
+void zf_batch_decode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                           uint8_t *out, size_t ntasks, const int32_t *entries,
+                           const char *const *paths, int *status, int *errnos) {
+    zf_batch_ctx B;
+    size_t t;
+#ifdef _WIN32
+    for (t = 0; t < ntasks; t++) status[t] = ZF_ERR_UNSUPPORTED;
+    (void)pool; (void)maxworkers; (void)L; (void)out; (void)entries; (void)paths; (void)errnos;
+#else
+    memset(&B, 0, sizeof(B));
+    B.L = L;
+    B.lowest = zf_lowest_codec(L);
+    B.out = out;
+    B.paths = paths;
+    B.errnos = errnos;
+    B.entries = entries;
+    B.status = status;
+    B.scratch = zf_scratch_new(maxworkers, pool);
+    if (!B.scratch || L->ndim > ZF_NDCOPY_MAXDIM) {
+        for (t = 0; t < ntasks; t++) status[t] = B.scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
+        free(B.scratch);
+        return;
+    }
+    zf_pool_for(pool, ntasks, maxworkers, zf_decode_file_task, &B);
+    zf_scratch_free(B.scratch, maxworkers, pool);
+#endif
 }
 
 static void zf_encode_task(void *ctx, size_t t, int w) {

@@ -25,6 +25,7 @@
 #define ZF_BATCH_MAXCODECS 8
 #define ZF_BATCH_MAXPARAMS 8
 #define ZF_BATCH_DELETE 1 /* encode: the chunk is all fill value; delete instead of storing */
+#define ZF_BATCH_IO_ERROR 2 /* decode_files: reading the file failed; errnos[t] says why */
 
 typedef struct {
     int kind; /* ZF_KIND_* */
@@ -59,6 +60,16 @@ typedef struct {
 void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, uint8_t *out,
                      size_t ntasks, const int32_t *entries, const uint8_t *const *src,
                      const size_t *srclen, int *status);
+
+/* As zf_batch_decode, but each worker reads task t's source itself from the regular file
+ * at paths[t] (whole file, pread, into its own scratch buffer): fetching runs in parallel
+ * and overlaps decoding, and a batch never holds more than one encoded chunk per worker.
+ * A missing file (ENOENT, ENOTDIR, a directory or any non-regular file) is the fill
+ * value; another failure sets status[t] = ZF_BATCH_IO_ERROR and errnos[t].  POSIX only
+ * (ZF_ERR_UNSUPPORTED elsewhere). */
+void zf_batch_decode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                           uint8_t *out, size_t ntasks, const int32_t *entries,
+                           const char *const *paths, int *status, int *errnos);
 
 /* Build and encode ntasks chunks from the array at `in`.  Partial chunks (complete[t] ==
  * 0) start from the decoded old[t] (or the fill value when old[t] == NULL); complete ones

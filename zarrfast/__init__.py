@@ -25,6 +25,7 @@ from zarrfast.core.api import (
 )
 from zarrfast.core.array import Array
 from zarrfast.core.group import Group
+from zarrfast.dask import from_dask, to_dask
 
 __version__ = "0.1.0"
 
@@ -38,6 +39,7 @@ __all__ = [
     "empty",
     "errors",
     "from_array",
+    "from_dask",
     "full",
     "group",
     "ones",
@@ -45,5 +47,6 @@ __all__ = [
     "open_array",
     "open_group",
     "set_config",
+    "to_dask",
     "zeros",
 ]

@@ -28,7 +28,7 @@ from zarrfast.errors import ShapeMismatchError
 if TYPE_CHECKING:
     import dask.array as da
 
-__all__ = ["from_dask", "to_dask", "write_units", "aligned_chunks"]
+__all__ = ["aligned_chunks", "from_dask", "to_dask", "write_units"]
 
 
 def _import_dask() -> Any:

@@ -10,15 +10,15 @@ import pytest
 pytest.importorskip("zarr")
 pytest.importorskip("pytest_asyncio")
 
-import pytest_asyncio  # noqa: E402
-from zarr.core.buffer import Buffer, cpu, default_buffer_prototype  # noqa: E402
-from zarr.testing.store import StoreTests  # noqa: E402
+import pytest_asyncio
+from zarr.core.buffer import Buffer, cpu, default_buffer_prototype
+from zarr.testing.store import StoreTests
 
-from tests.test_integrations.conftest import asyncio_auto  # noqa: E402
-from tests.test_storage.servers import S3Server, unique  # noqa: E402
-from zarrfast.abc.store import Store  # noqa: E402
-from zarrfast.storage import make_store  # noqa: E402
-from zarrfast.zarr_python import ZarrfastStore, as_zarr_store  # noqa: E402
+from tests.test_integrations.conftest import asyncio_auto
+from tests.test_storage.servers import S3Server, unique
+from zarrfast.abc.store import Store
+from zarrfast.storage import make_store
+from zarrfast.zarr_python import ZarrfastStore, as_zarr_store
 
 BACKENDS = ["memory", "filesystem", "zip", "lmdb", "shared_memory", "s3"]
 

@@ -23,14 +23,14 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_XDECREF
 from libc.stddef cimport ptrdiff_t
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 
 from zarrfast._native.libzf cimport *
 
 from zarrfast.config import config
-from zarrfast.errors import ChecksumError, DecodeError, EncodeError
+from zarrfast.errors import ChecksumError, DecodeError, EncodeError, StoreError
 
 cdef extern from "Python.h":
     PyObject *zf_bytes_new "PyBytes_FromStringAndSize"(const char *v, Py_ssize_t n) except NULL
@@ -118,6 +118,12 @@ cdef class _Tables:
     cdef list arrays     # per dim: int64 (4, n) rows cstart, cstep, count, aoff
     cdef list keyparts   # per dim: key text per entry (dim 0 carries the prefix)
     cdef list complete   # per dim: bytes of 0/1
+    cdef list kvals      # per dim: chunk (shard) index per entry
+    # inner-chunk tables of a sharded array (built from the shard-level ones)
+    cdef _Tables outer   # the shard-level tables
+    cdef list lo         # per dim: int64[n outer entries], first inner entry of each
+    cdef list hi         # per dim: one past its last inner entry
+    cdef list jin        # per dim: int64[n inner entries], inner chunk index in the shard
     cdef int64_t nentries[MAXDIM]
     cdef zf_dim dims[MAXDIM]
     cdef ptrdiff_t strides[MAXDIM]
@@ -125,6 +131,102 @@ cdef class _Tables:
 
 
 # ----------------------------------------------------------------------------- engine
+cdef class _Views:
+    """n Py_buffer views held until release() (or collection)."""
+
+    cdef Py_buffer *views
+    cdef uint8_t *held
+    cdef Py_ssize_t n
+
+    def __cinit__(self, Py_ssize_t n):
+        self.n = n
+        self.views = <Py_buffer *>calloc(max(1, n), sizeof(Py_buffer))
+        self.held = <uint8_t *>calloc(max(1, n), 1)
+        if self.views == NULL or self.held == NULL:
+            raise MemoryError()
+
+    cdef const uint8_t *take(self, Py_ssize_t i, object obj, size_t *length) except NULL:
+        PyObject_GetBuffer(obj, &self.views[i], PyBUF_SIMPLE)
+        self.held[i] = 1
+        length[0] = <size_t>self.views[i].len
+        # a present empty value must not look missing (NULL = fill)
+        return <const uint8_t *>self.views[i].buf if self.views[i].buf != NULL else _EMPTY
+
+    cdef void release(self):
+        cdef Py_ssize_t i
+        if self.held == NULL:
+            return
+        for i in range(self.n):
+            if self.held[i]:
+                PyBuffer_Release(&self.views[i])
+                self.held[i] = 0
+
+    def __dealloc__(self):
+        self.release()
+        free(self.views)
+        free(self.held)
+
+
+cdef class _TaskArrays:
+    """The per-task C arrays of one batch."""
+
+    cdef int32_t *entries
+    cdef uint8_t *complete
+    cdef const uint8_t **src
+    cdef size_t *lens
+    cdef int *status
+    cdef Py_ssize_t n
+
+    def __cinit__(self, Py_ssize_t n, int ndim):
+        self.n = n
+        self.entries = <int32_t *>calloc(max(1, n * max(ndim, 1)), sizeof(int32_t))
+        self.complete = <uint8_t *>calloc(max(1, n), 1)
+        self.src = <const uint8_t **>calloc(max(1, n), sizeof(uint8_t *))
+        self.lens = <size_t *>calloc(max(1, n), sizeof(size_t))
+        self.status = <int *>calloc(max(1, n), sizeof(int))
+        if not (self.entries and self.complete and self.src and self.lens and self.status):
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.entries)
+        free(self.complete)
+        free(self.src)
+        free(self.lens)
+        free(self.status)
+
+
+cdef inline uint64_t _rd64(const uint8_t *p, bint big) noexcept nogil:
+    cdef uint64_t v = 0
+    cdef int i
+    if big:
+        for i in range(8):
+            v = (v << 8) | p[i]
+    else:
+        for i in range(7, -1, -1):
+            v = (v << 8) | p[i]
+    return v
+
+
+cdef inline void _wr64(uint8_t *p, uint64_t v, bint big) noexcept nogil:
+    cdef int i
+    for i in range(8):
+        if big:
+            p[7 - i] = <uint8_t>(v & 0xFF)
+        else:
+            p[i] = <uint8_t>(v & 0xFF)
+        v >>= 8
+
+
+cdef uint64_t _ABSENT = 0xFFFFFFFFFFFFFFFF
+
+
+cdef inline void _wr32le(uint8_t *p, uint32_t v) noexcept nogil:
+    p[0] = <uint8_t>(v & 0xFF)
+    p[1] = <uint8_t>((v >> 8) & 0xFF)
+    p[2] = <uint8_t>((v >> 16) & 0xFF)
+    p[3] = <uint8_t>((v >> 24) & 0xFF)
+
+
 cdef class NativeEngine:
     """Batch decode/encode in C for arrays whose whole codec chain is native.
 
@@ -147,6 +249,20 @@ cdef class NativeEngine:
     cdef ptrdiff_t chunk_strides[MAXDIM]
     cdef zf_batch_layout base
     cdef size_t bound
+    # the stored objects' shape: shards when sharded, else == chunk_shape
+    cdef int64_t outer_shape[MAXDIM]
+    cdef bint sharded
+    cdef object shard_codec
+    cdef object shard_spec
+    cdef int64_t cps[MAXDIM]        # inner chunks per shard, per dim
+    cdef Py_ssize_t ninner           # inner chunks per shard
+    cdef Py_ssize_t index_nbytes
+    cdef bint index_start
+    cdef bint index_big
+    cdef bint index_crc
+    cdef object index_request
+    cdef public object range_request
+    cdef public Py_ssize_t coalesce_gap
 
     def __init__(self, metadata, store, str path, fallback, dict plan):
         cdef int d, i, j
@@ -190,6 +306,27 @@ cdef class NativeEngine:
                                      self.base.codecs[i].nparams, b, &b) != ZF_OK:
                 raise ValueError(f"codec kind {kind} has no encode bound for {b} bytes")
         self.bound = b
+        for d in range(self.ndim):
+            self.outer_shape[d] = self.chunk_shape[d]
+        shard = plan.get("shard")
+        self.sharded = shard is not None
+        self.ninner = 1
+        if self.sharded:
+            self.shard_codec = shard["codec"]
+            self.shard_spec = shard["spec"]
+            for d in range(self.ndim):
+                self.outer_shape[d] = shard["shape"][d]
+                self.cps[d] = shard["shape"][d] // self.chunk_shape[d]
+                self.ninner *= self.cps[d]
+            self.index_nbytes = shard["index_nbytes"]
+            self.index_start = shard["index_start"]
+            self.index_big = shard["index_big"]
+            self.index_crc = shard["index_crc"]
+            self.index_request = self.shard_codec.index_request(self.shard_spec)
+            self.range_request = shard.get("range_request")
+            self.coalesce_gap = shard.get("coalesce_gap", 64 * 1024)
+            if self.index_nbytes != 16 * self.ninner + (4 if self.index_crc else 0):
+                raise ValueError("unexpected shard index size")
 
     def key(self, coords):
         return self.prefix + self.metadata.chunk_key(tuple(coords))
@@ -216,9 +353,10 @@ cdef class NativeEngine:
         T.arrays = []
         T.keyparts = []
         T.complete = []
+        T.kvals = []
         T.ntasks = 1
         for d in range(self.ndim):
-            C = self.chunk_shape[d]
+            C = self.outer_shape[d]
             entries = dims[d]
             n = len(entries)
             a = axis_of.get(d, -1)
@@ -231,6 +369,7 @@ cdef class NativeEngine:
             tab = np.empty((4, n), dtype=np.int64)
             tv = tab
             parts = []
+            kv = []
             comp = bytearray(n)
             lead = self.prefix + self.head if d == 0 else self.sep
             for j in range(n):
@@ -260,8 +399,10 @@ cdef class NativeEngine:
                 tv[2, j] = m
                 tv[3, j] = o0 * st
                 parts.append(lead + str(k))
+                kv.append(k)
                 comp[j] = 1 if complete else 0
             T.arrays.append(tab)
+            T.kvals.append(kv)
             T.keyparts.append(parts)
             T.complete.append(bytes(comp))
             T.nentries[d] = n
@@ -326,17 +467,76 @@ cdef class NativeEngine:
         if not out.flags.writeable:
             raise ValueError("output array is read-only")
         cdef zf_batch_layout L
-        self._layout(T, &L, True)
         cdef uint8_t *base = <uint8_t *>_array_address(out)
+        if self.sharded:
+            T = self._inner_tables(T)
+            self._layout(T, &L, True)
+            return self._read_sharded(T, &L, base)
+        self._layout(T, &L, True)
         cdef Py_ssize_t size = max(1, int(config.batch_size))
+        cdef Py_ssize_t t0 = 0, nt
+        paths_of = getattr(self.store, "native_read_paths", None)
+        if paths_of is not None:
+            # the workers read the files themselves: nothing is held between chunks, so
+            # the batch size only bounds the key/path lists
+            while t0 < T.ntasks:
+                nt = min(size, T.ntasks - t0)
+                if not self._read_files(T, &L, base, t0, nt, paths_of):
+                    break
+                t0 += nt
         # keep the encoded bytes held by one batch near 32 MiB (peak <= N + 64 MiB)
         size = min(size, max(4 * chunk_threads(size),
                              (32 << 20) // max(<Py_ssize_t>self.base.chunk_nbytes, 1)))
-        cdef Py_ssize_t t0 = 0, nt
         while t0 < T.ntasks:
             nt = min(size, T.ntasks - t0)
             self._read_batch(T, &L, base, t0, nt)
             t0 += nt
+
+    cdef bint _read_files(self, _Tables T, zf_batch_layout *L, uint8_t *base, Py_ssize_t t0,
+                          Py_ssize_t nt, object paths_of) except -1:
+        """Tasks [t0, t0 + nt) read from files by the C workers; False if the store
+        declined (then the caller fetches through the store)."""
+        cdef int32_t *entries = <int32_t *>calloc(max(1, nt * max(self.ndim, 1)), sizeof(int32_t))
+        cdef uint8_t *complete = <uint8_t *>calloc(max(1, nt), 1)
+        cdef const char **cpaths = <const char **>calloc(max(1, nt), sizeof(char *))
+        cdef int *status = <int *>calloc(max(1, nt), sizeof(int))
+        cdef int *errnos = <int *>calloc(max(1, nt), sizeof(int))
+        cdef Py_ssize_t i
+        cdef zf_pool *pool
+        cdef int workers
+        try:
+            if not (entries and complete and cpaths and status and errnos):
+                raise MemoryError()
+            keys = self._batch(T, t0, nt, entries, complete)
+            paths = paths_of(keys)
+            if paths is None:
+                return False
+            if len(paths) != nt:
+                raise DecodeError(f"store returned {len(paths)} paths for {nt} keys")
+            for i in range(nt):
+                # `paths` (a list of bytes) outlives the nogil block below
+                cpaths[i] = <const char *>(<bytes>paths[i])
+            pool = _get_pool(max(1, int(config.num_threads)))
+            workers = chunk_threads(nt)
+            # paths are immutable bytes kept alive by `paths`; each task writes only its
+            # own disjoint region of the caller's array at `base`.
+            with nogil:
+                zf_batch_decode_files(pool, workers, L, base, <size_t>nt, entries, cpaths,
+                                      status, errnos)
+            for i in range(nt):
+                if status[i] == ZF_BATCH_IO_ERROR:
+                    # the store's own read raises its mapped error (permission, ...)
+                    self.store.get(keys[i])
+                    raise StoreError(f"reading key {keys[i]!r}: {os.strerror(errnos[i])}")
+                if status[i] != ZF_OK:
+                    raise _error(status[i], keys[i], False)
+            return True
+        finally:
+            free(entries)
+            free(complete)
+            free(cpaths)
+            free(status)
+            free(errnos)
 
     cdef _read_batch(self, _Tables T, zf_batch_layout *L, uint8_t *base, Py_ssize_t t0,
                      Py_ssize_t nt):
@@ -393,6 +593,310 @@ cdef class NativeEngine:
             free(lens)
             free(status)
 
+    # ------------------------------------------------------------------ sharded
+    cdef _Tables _inner_tables(self, _Tables T):
+        """Split every shard-level entry into inner-chunk entries (same four tables,
+        chunk-local to the inner chunk) and remember which shard entry owns each."""
+        cdef _Tables I = _Tables.__new__(_Tables)
+        cdef int d, p
+        cdef Py_ssize_t e, n, cnt
+        cdef int64_t c, start, step, m, st, pos, j, i, ilast
+        cdef int64_t[:, ::1] tv
+        cdef int64_t[::1] lov, hiv, jv
+        I.arrays = []
+        I.keyparts = T.keyparts
+        I.complete = T.complete
+        I.kvals = T.kvals
+        I.outer = T
+        I.lo = []
+        I.hi = []
+        I.jin = []
+        I.ntasks = 1
+        for d in range(self.ndim):
+            c = self.chunk_shape[d]
+            st = T.strides[d]
+            n = T.nentries[d]
+            lo = np.empty(n, dtype=np.int64)
+            hi = np.empty(n, dtype=np.int64)
+            lov = lo
+            hiv = hi
+            tab = None
+            jin = None
+            for p in range(2):  # pass 0 counts, pass 1 fills
+                cnt = 0
+                for e in range(n):
+                    start = T.dims[d].cstart[e]
+                    step = T.dims[d].cstep[e]
+                    m = T.dims[d].count[e]
+                    lov[e] = cnt
+                    i = 0
+                    while i < m:
+                        pos = start + i * step
+                        j = pos // c
+                        if step > 0:
+                            ilast = i + ((j + 1) * c - 1 - pos) // step
+                        else:
+                            ilast = i + (pos - j * c) // (-step)
+                        if ilast > m - 1:
+                            ilast = m - 1
+                        if p == 1:
+                            tv[0, cnt] = pos - j * c
+                            tv[1, cnt] = step
+                            tv[2, cnt] = ilast - i + 1
+                            tv[3, cnt] = T.dims[d].aoff[e] + i * st
+                            jv[cnt] = j
+                        cnt += 1
+                        i = ilast + 1
+                    hiv[e] = cnt
+                if p == 0:
+                    tab = np.empty((4, max(cnt, 1)), dtype=np.int64)
+                    tv = tab
+                    jin = np.empty(max(cnt, 1), dtype=np.int64)
+                    jv = jin
+            I.arrays.append(tab)
+            I.lo.append(lo)
+            I.hi.append(hi)
+            I.jin.append(jin)
+            I.nentries[d] = cnt
+            I.ntasks *= cnt
+            I.dims[d].cstart = &tv[0, 0]
+            I.dims[d].cstep = &tv[1, 0]
+            I.dims[d].count = &tv[2, 0]
+            I.dims[d].aoff = &tv[3, 0]
+            I.strides[d] = st
+        return I
+
+    cdef list _shards(self, _Tables I):
+        """Every touched shard in C order: (key, first task number is implicit) as
+        (key, outer entry row, inner tasks)."""
+        cdef _Tables T = I.outer
+        cdef int nd = self.ndim, d
+        cdef Py_ssize_t s, nshards = 1, ntask
+        cdef int32_t idx[MAXDIM]
+        cdef int64_t[::1] lov, hiv
+        out = []
+        for d in range(nd):
+            nshards *= T.nentries[d]
+            idx[d] = 0
+        if nshards == 0:
+            return out
+        for s in range(nshards):
+            key = self.prefix + self.zero_key if nd == 0 else None
+            row = []
+            ntask = 1
+            for d in range(nd):
+                p = (<list>T.keyparts[d])[idx[d]]
+                key = p if key is None else key + p
+                row.append(idx[d])
+                lov = I.lo[d]
+                hiv = I.hi[d]
+                ntask *= hiv[idx[d]] - lov[idx[d]]
+            out.append((key, row, ntask))
+            for d in range(nd - 1, -1, -1):
+                idx[d] += 1
+                if idx[d] < T.nentries[d]:
+                    break
+                idx[d] = 0
+        return out
+
+    cdef void _shard_tasks(self, _Tables I, list row, int32_t *entries, int64_t *flat):
+        """Entry rows and inner flat indices of one shard's tasks, in C order."""
+        cdef int nd = self.ndim, d
+        cdef int32_t lo[MAXDIM]
+        cdef int32_t hi[MAXDIM]
+        cdef int32_t idx[MAXDIM]
+        cdef int64_t mul[MAXDIM]
+        cdef const int64_t *jp[MAXDIM]
+        cdef Py_ssize_t t = 0
+        cdef int64_t f, acc = 1
+        cdef int64_t[::1] jv, lov, hiv
+        for d in range(nd - 1, -1, -1):
+            lov = I.lo[d]
+            hiv = I.hi[d]
+            lo[d] = <int32_t>lov[<Py_ssize_t>row[d]]
+            hi[d] = <int32_t>hiv[<Py_ssize_t>row[d]]
+            idx[d] = lo[d]
+            mul[d] = acc
+            acc *= self.cps[d]
+            jv = I.jin[d]
+            jp[d] = &jv[0]  # I.jin[d] is kept alive by I
+        if nd == 0:
+            flat[0] = 0
+            return
+        for d in range(nd):
+            if lo[d] >= hi[d]:
+                return
+        while True:
+            f = 0
+            for d in range(nd):
+                entries[t * nd + d] = idx[d]
+                f += jp[d][idx[d]] * mul[d]
+            flat[t] = f
+            t += 1
+            d = nd - 1
+            while d >= 0:
+                idx[d] += 1
+                if idx[d] < hi[d]:
+                    break
+                idx[d] = lo[d]
+                d -= 1
+            if d < 0:
+                return
+
+    cdef object _decode_index(self, object buf, str key, object total):
+        try:
+            idx = self.shard_codec.decode_index(buf, self.shard_spec, total)
+        except (DecodeError, ChecksumError) as exc:
+            raise type(exc)(f"{exc} (shard key {key!r})") from exc
+        return np.ascontiguousarray(idx, dtype=np.uint64).reshape(-1)
+
+    cdef _read_sharded(self, _Tables I, zf_batch_layout *L, uint8_t *base):
+        shards = self._shards(I)
+        cdef Py_ssize_t per_shard_bytes = max(1, <Py_ssize_t>(self.ninner * self.base.chunk_nbytes))
+        cdef Py_ssize_t limit = max(1, (32 << 20) // per_shard_bytes)
+        cdef Py_ssize_t i0 = 0, i1, tasks
+        while i0 < len(shards):
+            # whole shards per batch, ~32 MiB decoded (at least one shard)
+            i1 = i0
+            tasks = 0
+            while i1 < len(shards) and (i1 == i0 or i1 - i0 < limit):
+                tasks += shards[i1][2]
+                i1 += 1
+            self._read_shard_batch(I, L, base, shards[i0:i1], tasks)
+            i0 = i1
+
+    cdef _read_shard_batch(self, _Tables I, zf_batch_layout *L, uint8_t *base, list shards,
+                           Py_ssize_t nt):
+        cdef _TaskArrays A = _TaskArrays(nt, self.ndim)
+        cdef int nd = self.ndim
+        cdef Py_ssize_t s, t, t0, n, g
+        cdef int64_t[::1] flat
+        cdef const uint64_t[::1] iv
+        cdef uint64_t off, nb, a, b
+        cdef const uint8_t *ptr
+        cdef size_t ln
+        cdef zf_pool *pool
+        cdef int workers
+        flat_arr = np.empty(max(nt, 1), dtype=np.int64)
+        flat = flat_arr
+        firsts = []
+        t0 = 0
+        for key, row, n in shards:
+            self._shard_tasks(I, row, A.entries + t0 * nd, &flat[t0])
+            firsts.append(t0)
+            t0 += n
+        partial_ok = self.index_request is not None and self.store.supports_partial_reads \
+            and self.range_request is not None
+        whole = [s for s in range(len(shards))
+                 if not partial_ok or shards[s][2] == self.ninner]
+        part = [s for s in range(len(shards)) if partial_ok and shards[s][2] != self.ninner]
+        V = _Views(len(whole) + 1)
+        RV = None
+        keys = [sh[0] for sh in shards]
+        try:
+            with self.store.borrow_many([keys[s] for s in whole]) as bufs:
+                if len(bufs) != len(whole):
+                    raise DecodeError(f"store returned {len(bufs)} values for {len(whole)} keys")
+                for g, s in enumerate(whole):
+                    buf = bufs[g]
+                    if buf is None:
+                        continue  # missing shard: src stays NULL (fill)
+                    ptr = V.take(g, buf, &ln)
+                    k = self.index_nbytes
+                    if <Py_ssize_t>ln < k:
+                        raise DecodeError(
+                            f"sharding codec: expected at least {k} bytes for the shard index, "
+                            f"got {ln} (shard key {keys[s]!r})")
+                    mv = memoryview(buf).cast("B")
+                    ib = mv[:k] if self.index_start else mv[<Py_ssize_t>ln - k:]
+                    iv = self._decode_index(ib, keys[s], <Py_ssize_t>ln)
+                    # decode_index checked every present entry lies inside [0, ln)
+                    for t in range(firsts[s], firsts[s] + shards[s][2]):
+                        off = iv[2 * flat[t]]
+                        nb = iv[2 * flat[t] + 1]
+                        if off == _ABSENT and nb == _ABSENT:
+                            continue
+                        A.src[t] = ptr + off
+                        A.lens[t] = <size_t>nb
+                if part:
+                    RV = self._fetch_partial(I, A, flat, shards, firsts, part, keys)
+                pool = _get_pool(max(1, int(config.num_threads)))
+                workers = chunk_threads(nt)
+                # every src points into a buffer held by V/RV until after the join; each
+                # task writes only its own disjoint region of the caller's array at `base`.
+                with nogil:
+                    zf_batch_decode(pool, workers, L, base, <size_t>nt, A.entries, A.src,
+                                    A.lens, A.status)
+                V.release()
+                if RV is not None:
+                    (<_Views>RV).release()
+            for s in range(len(shards)):
+                for t in range(firsts[s], firsts[s] + shards[s][2]):
+                    if A.status[t] != ZF_OK:
+                        raise _error(A.status[t], f"{keys[s]}, inner chunk {flat[t]}", False)
+        finally:
+            V.release()
+            if RV is not None:
+                (<_Views>RV).release()
+
+    cdef _Views _fetch_partial(self, _Tables I, _TaskArrays A, int64_t[::1] flat, list shards,
+                               list firsts, list part, list keys):
+        """Index ranged reads for the partially needed shards, then one coalesced ranged
+        read per run of their needed inner chunks; fills A.src/A.lens."""
+        cdef Py_ssize_t s, t, q, ng
+        cdef const uint64_t[::1] iv
+        cdef uint64_t off, nb
+        cdef const uint8_t *ptr
+        cdef size_t ln
+        ibufs = self.store.get_ranges([(keys[s], self.index_request) for s in part])
+        if len(ibufs) != len(part):
+            raise DecodeError(f"store returned {len(ibufs)} values for {len(part)} ranges")
+        wanted = []  # (key, offset, nbytes, task)
+        for q, s in enumerate(part):
+            if ibufs[q] is None:
+                continue
+            iv = self._decode_index(ibufs[q], keys[s], None)
+            for t in range(firsts[s], firsts[s] + shards[s][2]):
+                off = iv[2 * flat[t]]
+                nb = iv[2 * flat[t] + 1]
+                if off == _ABSENT and nb == _ABSENT:
+                    continue
+                wanted.append((s, off, nb, t))
+        wanted.sort()
+        groups = []  # [shard, start, end, [(task, off, nb)]]
+        gap = self.coalesce_gap
+        for s, off, nb, t in wanted:
+            if groups and groups[len(groups) - 1][0] == s and off <= groups[len(groups) - 1][2] + gap:
+                g = groups[len(groups) - 1]
+                g[2] = max(g[2], off + nb)
+                g[3].append((t, off, nb))
+            else:
+                groups.append([s, off, off + nb, [(t, off, nb)]])
+        cdef _Views RV = _Views(len(groups))
+        if not groups:
+            return RV
+        rr = self.range_request
+        bufs = self.store.get_ranges([(keys[g[0]], rr(g[1], g[2])) for g in groups])
+        if len(bufs) != len(groups):
+            raise DecodeError(f"store returned {len(bufs)} values for {len(groups)} ranges")
+        for q in range(len(groups)):
+            g = groups[q]
+            if bufs[q] is None:
+                continue  # the shard vanished between the two reads: fill
+            ptr = RV.take(q, bufs[q], &ln)
+            if ln != <size_t>(g[2] - g[1]):
+                raise DecodeError(
+                    f"sharding codec: expected {g[2] - g[1]} bytes at [{g[1]}, {g[2]}) of the "
+                    f"shard, got {ln} (truncated shard, or an index entry pointing past its "
+                    f"end) (shard key {keys[g[0]]!r})")
+            g1 = g[1]
+            for t, off, nb in g[3]:
+                off -= g1
+                # inside the buffer: off - start + nb <= end - start == ln
+                A.src[t] = ptr + off
+                A.lens[t] = <size_t>nb
+        return RV
+
     # ------------------------------------------------------------------ write
     def write(self, projections, value, bint flat_value, bint write_empty_chunks):
         """Encode and store every chunk of ``projections`` (see PythonEngine.write)."""
@@ -403,8 +907,16 @@ cdef class NativeEngine:
         if T is None:
             return self.fallback.write(projections, value, flat_value, write_empty_chunks)
         cdef zf_batch_layout L
-        self._layout(T, &L, False)
         cdef const uint8_t *base = <const uint8_t *>_array_address(value)
+        if self.sharded:
+            # whole shards only; a partly covered shard is read-modify-written by the
+            # Python engine
+            if not all(all(c) for c in T.complete):
+                return self.fallback.write(projections, value, flat_value, write_empty_chunks)
+            T = self._inner_tables(T)
+            self._layout(T, &L, False)
+            return self._write_sharded(T, &L, base, write_empty_chunks)
+        self._layout(T, &L, False)
         cdef Py_ssize_t size = max(1, int(config.batch_size))
         # bound the encoded bytes a batch holds (outputs are allocated at the encode bound)
         size = max(1, min(size, int(config.batch_bytes) // max(<Py_ssize_t>self.bound, 1)))
@@ -413,6 +925,113 @@ cdef class NativeEngine:
             nt = min(size, T.ntasks - t0)
             self._write_batch(T, &L, base, t0, nt, write_empty_chunks)
             t0 += nt
+
+    cdef _write_sharded(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
+                        bint write_empty):
+        """Encode every inner chunk of each (fully covered) shard with the batch encoder
+        straight into one buffer, compact it, append/prepend the index (+ crc32c) and
+        store the shard with one write; all-fill shards are deleted."""
+        shards = self._shards(I)
+        cdef Py_ssize_t n, t, nd = self.ndim, pos, data0, total
+        cdef int64_t[::1] flat
+        cdef uint8_t *buf
+        cdef uint8_t *ip
+        cdef size_t bound = self.bound
+        cdef zf_pool *pool
+        cdef int workers
+        cdef size_t *dstlen
+        cdef uint8_t **dst
+        cdef size_t *dstcap
+        cdef const uint8_t **old
+        cdef size_t *oldlen
+        cdef PyObject *owned
+        cdef Py_ssize_t k = self.index_nbytes
+        cdef Py_ssize_t pending = 0
+        cdef bint any_present
+        to_set = []
+        to_delete = []
+        for key, row, n in shards:
+            A = _TaskArrays(n, nd)
+            flat_arr = np.empty(max(n, 1), dtype=np.int64)
+            flat = flat_arr
+            self._shard_tasks(I, row, (<_TaskArrays>A).entries, &flat[0])
+            for t in range(n):
+                (<_TaskArrays>A).complete[t] = 1
+            data0 = k if self.index_start else 0
+            owned = zf_bytes_new(NULL, <Py_ssize_t>(n * bound) + k)
+            dst = <uint8_t **>calloc(max(1, n), sizeof(uint8_t *))
+            dstcap = <size_t *>calloc(max(1, n), sizeof(size_t))
+            old = <const uint8_t **>calloc(max(1, n), sizeof(uint8_t *))
+            oldlen = <size_t *>calloc(max(1, n), sizeof(size_t))
+            dstlen = (<_TaskArrays>A).lens
+            try:
+                if not (dst and dstcap and old and oldlen):
+                    raise MemoryError()
+                buf = <uint8_t *>zf_bytes_data(owned)
+                for t in range(n):
+                    dst[t] = buf + data0 + t * bound
+                    dstcap[t] = bound
+                pool = _get_pool(max(1, int(config.num_threads)))
+                workers = chunk_threads(n)
+                # `base` is the caller's value array (read only here); each task writes
+                # only its own bound-sized slot dst[t] of the fresh, unshared `owned`.
+                with nogil:
+                    zf_batch_encode(pool, workers, L, base, <size_t>n,
+                                    (<_TaskArrays>A).entries, (<_TaskArrays>A).complete, old,
+                                    oldlen, 0, dst, dstcap, dstlen, (<_TaskArrays>A).status)
+                for t in range(n):
+                    st = (<_TaskArrays>A).status[t]
+                    if st != ZF_OK and st != ZF_BATCH_DELETE:
+                        raise _error(st, f"{key}, inner chunk {flat[t]}", True)
+                any_present = False
+                # the buffer and the index region are ours alone; slots only move down
+                with nogil:
+                    pos = data0
+                    ip = buf if self.index_start else NULL
+                    for t in range(n):
+                        if (<_TaskArrays>A).status[t] == ZF_BATCH_DELETE:
+                            continue
+                        any_present = True
+                        if buf + pos != dst[t]:
+                            memmove(buf + pos, dst[t], dstlen[t])
+                        dstcap[t] = <size_t>pos  # reuse: the final offset of task t
+                        pos += <Py_ssize_t>dstlen[t]
+                    total = pos + k
+                    if ip == NULL:
+                        ip = buf + pos
+                    for t in range(self.ninner):
+                        _wr64(ip + 16 * t, _ABSENT, self.index_big)
+                        _wr64(ip + 16 * t + 8, _ABSENT, self.index_big)
+                    for t in range(n):
+                        if (<_TaskArrays>A).status[t] == ZF_BATCH_DELETE:
+                            continue
+                        _wr64(ip + 16 * flat[t], dstcap[t], self.index_big)
+                        _wr64(ip + 16 * flat[t] + 8, dstlen[t], self.index_big)
+                    if self.index_crc:
+                        _wr32le(ip + 16 * self.ninner,
+                                zf_crc32c_update(0, ip, <size_t>(16 * self.ninner)))
+                if not any_present and not write_empty:
+                    to_delete.append(key)
+                    continue
+                if _PyBytes_Resize(&owned, total) < 0:  # pragma: no cover
+                    raise MemoryError()
+                to_set.append((key, <object>owned))
+                pending += total
+            finally:
+                Py_XDECREF(owned)
+                owned = NULL
+                free(dst)
+                free(dstcap)
+                free(old)
+                free(oldlen)
+            if pending >= int(config.batch_bytes) // 4:
+                self.store.set_many(to_set)
+                to_set = []
+                pending = 0
+        if to_set:
+            self.store.set_many(to_set)
+        if to_delete:
+            self.store.delete_many(to_delete)
 
     cdef _write_batch(self, _Tables T, zf_batch_layout *L, const uint8_t *base, Py_ssize_t t0,
                       Py_ssize_t nt, bint write_empty):

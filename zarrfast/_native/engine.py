@@ -34,12 +34,45 @@ def _perm_from_transposes(aa: tuple[Any, ...], ndim: int) -> list[int] | None:
 
 
 def build_plan(metadata: Any, kinds: dict[str, int]) -> dict[str, Any] | None:
-    """The native layout of ``metadata``'s chunks, or None if it is not all native."""
+    """The native layout of ``metadata``'s chunks, or None if it is not all native.
+
+    Sharded arrays (``metadata.sharding``) get the layout of their *inner* chunks plus a
+    ``"shard"`` entry (codec, shard spec and shape, index layout) when the inner chain is
+    native and the index is ``bytes`` (+ at most one ``crc32c``).
+    """
+    sharding = getattr(metadata, "sharding", None)
+    if sharding is None:
+        return _chain_plan(metadata.chunk_spec, metadata.codec_chain, metadata, kinds)
     spec = metadata.chunk_spec
+    layout = sharding._layout(spec)
+    plan = _chain_plan(layout.inner_spec, layout.inner_chain, metadata, kinds)
+    if plan is None:
+        return None
+    ichain = layout.index_chain
+    if tuple(ichain.aa):
+        return None
+    ins = ichain.ab.native_spec()
+    if ins is None or ins.kind != "bytes":
+        return None
+    bb = [c.native_spec() for c in ichain.bb]
+    if len(bb) > 1 or any(ns is None or ns.kind != "crc32c" for ns in bb):
+        return None
+    plan["shard"] = {
+        "codec": sharding,
+        "spec": spec,
+        "shape": tuple(int(s) for s in spec.shape),
+        "index_nbytes": int(layout.index_nbytes),
+        "index_start": sharding.index_location == "start",
+        "index_big": bool(ins.params and ins.params[0]),
+        "index_crc": bool(bb),
+    }
+    return plan
+
+
+def _chain_plan(spec: Any, chain: Any, metadata: Any, kinds: dict[str, int]) -> dict[str, Any] | None:
     dtype = np.dtype(spec.dtype)
     if spec.vlen is not None or dtype.kind == "O" or dtype.itemsize == 0 or dtype.hasobject:
         return None
-    chain = metadata.codec_chain
     ndim = len(spec.shape)
     if ndim > 32:
         return None
@@ -103,12 +136,15 @@ def build_plan(metadata: Any, kinds: dict[str, int]) -> dict[str, Any] | None:
     }
 
 
-def maybe_engine(metadata: Any, store: Any, path: str, fallback: Any = None) -> Any:
+def maybe_engine(metadata: Any, store: Any, path: str, fallback: Any = None,
+                 range_request: Any = None, coalesce_gap: int = 64 * 1024) -> Any:
     """A NativeEngine for this array, or None (unsupported chain / no extension).
 
     ``fallback`` is the Python engine used for what the native one does not cover
     (vindex/mask selections, orthogonal array selections); without it there is no
-    native engine.
+    native engine.  ``range_request(start, end)`` builds the store's byte-range request
+    (sharded partial reads; without it whole shards are read) and ranges closer than
+    ``coalesce_gap`` bytes are merged into one read.
     """
     if fallback is None:
         return None
@@ -117,11 +153,12 @@ def maybe_engine(metadata: Any, store: Any, path: str, fallback: Any = None) -> 
     except ImportError:
         return None
     try:
-        if metadata.sharding is not None:
-            return None
         plan = build_plan(metadata, dict(_codecs.KINDS))
         if plan is None:
             return None
+        if "shard" in plan:
+            plan["shard"]["range_request"] = range_request
+            plan["shard"]["coalesce_gap"] = int(coalesce_gap)
         return _pipeline.NativeEngine(metadata, store, path, fallback, plan)
     except (AttributeError, TypeError, ValueError):
         return None

@@ -86,6 +86,7 @@ cdef extern from "zf_batch.h" nogil:
         ZF_BATCH_MAXCODECS
         ZF_BATCH_MAXPARAMS
         ZF_BATCH_DELETE
+        ZF_BATCH_IO_ERROR
     ctypedef struct zf_codec_step:
         int kind
         size_t nparams
@@ -111,6 +112,9 @@ cdef extern from "zf_batch.h" nogil:
     void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, uint8_t *out,
                          size_t ntasks, const int32_t *entries, const uint8_t *const *src,
                          const size_t *srclen, int *status)
+    void zf_batch_decode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                               uint8_t *out, size_t ntasks, const int32_t *entries,
+                               const char *const *paths, int *status, int *errnos)
     void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
                          const uint8_t *inp, size_t ntasks, const int32_t *entries,
                          const uint8_t *complete, const uint8_t *const *old,

@@ -38,6 +38,7 @@ Contract
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -135,6 +136,9 @@ def apply_byte_range(value: Buffer, byte_range: ByteRequest | None) -> Buffer:
     return mv[start:stop]
 
 
+_plain_key = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*").fullmatch
+
+
 def validate_key(key: str) -> str:
     """Return ``key`` if it is a safe store key, else raise :class:`InvalidKeyError`.
 
@@ -142,6 +146,10 @@ def validate_key(key: str) -> str:
     ``.`` or ``..`` segments, no backslash and no NUL.  These rules are what keeps every
     backend (filesystem, zip, object stores) inside its root.
     """
+    # fast path (chunk keys): segments of [A-Za-z0-9._-] not starting with "." can never
+    # be empty, "." or "..", and hold no NUL or backslash
+    if type(key) is str and _plain_key(key) is not None:
+        return key
     if not isinstance(key, str):
         raise InvalidKeyError(f"expected a str key, got {type(key).__name__}: {key!r}")
     if not key:

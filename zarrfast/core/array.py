@@ -450,6 +450,12 @@ class Array:
             a = a.astype(dtype)
         return a
 
+    def to_dask(self, chunks: Any = None, **kwargs: Any) -> Any:
+        """A lazy dask array over this array (chunked on shards/chunks); see zarrfast.dask."""
+        from zarrfast.dask import to_dask
+
+        return to_dask(self, chunks, **kwargs)
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d array")

@@ -267,7 +267,12 @@ def select_engine(metadata: ArrayMetadata, store: Store, path: str) -> PythonEng
     if native_engine is not None:
         # The native engine hands what it does not cover (vindex/mask, orthogonal
         # arrays) to this Python engine, sharing its key locks.
-        eng = native_engine.maybe_engine(metadata, store, path, fallback=python_engine)
+        from zarrfast.abc.store import RangeByteRequest
+        from zarrfast.codecs.sharding import DEFAULT_COALESCE_GAP
+
+        eng = native_engine.maybe_engine(metadata, store, path, fallback=python_engine,
+                                         range_request=RangeByteRequest,
+                                         coalesce_gap=DEFAULT_COALESCE_GAP)
         if eng is not None:
             return eng  # type: ignore[no-any-return]
     return python_engine

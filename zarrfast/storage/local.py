@@ -317,9 +317,8 @@ class LocalStore(Store):
         self._check_open()
         maps: list[tuple[memoryview, mmap.mmap]] = []
         try:
-            out: list[Buffer | None] = []
-            for path in paths:
-                out.append(self._borrow_one(path, maps))
+            # small files are read (pread releases the GIL) on the pool, like get_many
+            out: list[Buffer | None] = self._map(lambda path: self._borrow_one(path, maps), paths)
             yield out
         finally:
             for view, mm in maps:
@@ -328,6 +327,27 @@ class LocalStore(Store):
                     mm.close()
                 except BufferError:
                     pass  # still exported by the caller; the GC closes it later
+
+    def native_read_paths(self, keys: Sequence[str]) -> list[bytes] | None:
+        """Encoded file paths of ``keys`` for a native reader, or ``None``.
+
+        The native pipeline opens and reads these files itself, on its own worker
+        threads, with this store's read semantics: a missing file, a path through a
+        file, a directory or any non-regular file is a missing key.  On any other error
+        it calls :meth:`get` so the error is raised (and mapped) here.  Subclasses that
+        change how values are read get ``None`` (they are read through the store).
+        """
+        cls = type(self)
+        if cls is not LocalStore and (
+            cls._read is not LocalStore._read
+            or cls.borrow_many is not LocalStore.borrow_many  # type: ignore[comparison-overlap]
+            or cls.get is not LocalStore.get
+            or cls._path is not LocalStore._path
+        ):
+            return None
+        paths = [os.fsencode(self._path(k)) for k in keys]
+        self._check_open()
+        return paths
 
     def _borrow_one(self, path: str, maps: list[tuple[memoryview, mmap.mmap]]) -> Buffer | None:
         try:

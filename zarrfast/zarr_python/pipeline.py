@@ -36,9 +36,11 @@ Where zarrfast cannot reproduce zarr-python's behaviour the pipeline hands the c
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,8 +233,8 @@ class CodecPipeline(ZCodecPipeline):
         chain = self._chains.get(key)
         if chain is None:
             if self._v2 is not None:
-                from zarrfast.core.metadata.v2 import v2_codecs
                 from zarrfast.core.metadata.dtypes import DataType
+                from zarrfast.core.metadata.v2 import v2_codecs
 
                 dt = DataType(zspec.dtype, zspec.vlen)
                 chain_codecs = v2_codecs(dt, len(zspec.shape), spec.config.order,
@@ -351,8 +353,12 @@ class CodecPipeline(ZCodecPipeline):
             target[out_sel] = tmp
         if partial:
             loop = asyncio.get_running_loop()
+            # Not the loop's default executor: the byte getters' store reads run there,
+            # and these threads block waiting for them.
+            pool = _shard_pool()
             results = await asyncio.gather(*(
-                asyncio.to_thread(self._read_shard_part, batch[i], plan[i], loop) for i in partial
+                loop.run_in_executor(pool, self._read_shard_part, batch[i], plan[i], loop)
+                for i in partial
             ))
             for i, sub in zip(partial, results):
                 _, spec, _, out_sel, _ = batch[i]
@@ -458,6 +464,29 @@ def _merge(old: Any, val: np.ndarray, value: NDBuffer, spec: Any, native: np.dty
             chunk_value = chunk_value[item]
     chunk[chunk_sel] = chunk_value
     return chunk
+
+
+_SHARD_POOL: ThreadPoolExecutor | None = None
+_SHARD_POOL_LOCK = threading.Lock()
+
+
+def _shard_pool() -> ThreadPoolExecutor:
+    """Threads that run partial shard decodes (and wait on the loop for byte ranges)."""
+    global _SHARD_POOL
+    with _SHARD_POOL_LOCK:
+        if _SHARD_POOL is None:
+            _SHARD_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="zarrfast-shard")
+        return _SHARD_POOL
+
+
+def _drop_shard_pool_in_child() -> None:
+    global _SHARD_POOL, _SHARD_POOL_LOCK
+    _SHARD_POOL = None
+    _SHARD_POOL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_shard_pool_in_child)
 
 
 def _as_bytes_like(buf: Any) -> Any:

@@ -32,13 +32,13 @@ from zarr.abc.store import Store as ZarrStore
 from zarr.abc.store import SuffixByteRequest as ZSuffix
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
+from zarrfast.abc.store import ByteRequest as FByteRequest
 from zarrfast.abc.store import (
     OffsetByteRequest,
     RangeByteRequest,
     Store,
     SuffixByteRequest,
 )
-from zarrfast.abc.store import ByteRequest as FByteRequest
 
 __all__ = ["ZarrfastStore", "as_zarr_store", "to_zarrfast_byte_range"]
 
