@@ -20,6 +20,7 @@
 typedef struct {
     uint8_t *buf[ZF_SCRATCH_BUFS];
     size_t cap[ZF_SCRATCH_BUFS];
+    zf_codec_ctx codec; /* this worker's library contexts, reused across its chunks */
 } zf_scratch;
 
 typedef struct {
@@ -86,7 +87,7 @@ static int zf_decode_chain(const zf_batch_ctx *B, zf_scratch *s, const uint8_t *
             out = (final && i == 0) ? final : zf_scratch_get(s, ob, cap);
             if (!out) return ZF_ERR_NOMEM;
             got = 0;
-            rc = zf_codec_decode(c->kind, c->params, c->nparams, cur, n, out, cap, &got);
+            rc = zf_codec_decode_ctx(&s->codec, c->kind, c->params, c->nparams, cur, n, out, cap, &got);
             if (rc != ZF_OK) return rc;
             if (got != cap) return ZF_ERR_SIZE_MISMATCH;
         } else {
@@ -94,7 +95,7 @@ static int zf_decode_chain(const zf_batch_ctx *B, zf_scratch *s, const uint8_t *
             if (rc == ZF_OK) {
                 out = zf_scratch_get(s, ob, cap);
                 if (!out) return ZF_ERR_NOMEM;
-                rc = zf_codec_decode(c->kind, c->params, c->nparams, cur, n, out, cap, &got);
+                rc = zf_codec_decode_ctx(&s->codec, c->kind, c->params, c->nparams, cur, n, out, cap, &got);
                 if (rc == ZF_OK && got != cap) rc = ZF_ERR_SIZE_MISMATCH;
             } else if (rc == ZF_ERR_SIZE_UNKNOWN) {
                 /* grow up to the largest ratio any supported codec can reach */
@@ -103,7 +104,7 @@ static int zf_decode_chain(const zf_batch_ctx *B, zf_scratch *s, const uint8_t *
                 for (;;) {
                     out = zf_scratch_get(s, ob, cap);
                     if (!out) return ZF_ERR_NOMEM;
-                    rc = zf_codec_decode(c->kind, c->params, c->nparams, cur, n, out, cap, &got);
+                    rc = zf_codec_decode_ctx(&s->codec, c->kind, c->params, c->nparams, cur, n, out, cap, &got);
                     if (rc != ZF_ERR_DST_FULL || cap >= limit) break;
                     cap *= 2;
                 }
@@ -281,7 +282,10 @@ static void zf_scratch_free(zf_scratch *s, int maxworkers, zf_pool *pool) {
     if (maxworkers > n) n = maxworkers;
     if (n < 1) n = 1;
     for (i = 0; i <= n; i++)
+    {
         for (k = 0; k < ZF_SCRATCH_BUFS; k++) free(s[i].buf[k]);
+        zf_codec_ctx_free(&s[i].codec);
+    }
     free(s);
 }
 
@@ -397,7 +401,7 @@ static void zf_encode_task(void *ctx, size_t t, int w) {
                 return;
             }
         }
-        rc = zf_codec_encode(c->kind, c->params, c->nparams, data, len, out, cap, &got);
+        rc = zf_codec_encode_ctx(&s->codec, c->kind, c->params, c->nparams, data, len, out, cap, &got);
         if (rc != ZF_OK) {
             B->status[t] = rc;
             return;

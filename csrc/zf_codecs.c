@@ -59,16 +59,23 @@ const char *zf_zlib_version(void) { return zlibVersion(); }
 /* ------------------------------------------------------------------ zstd */
 size_t zf_zstd_encode_bound(size_t srclen) { return ZSTD_compressBound(srclen); }
 
-int zf_zstd_encode(int level, int checksum, const uint8_t *src, size_t srclen, uint8_t *dst,
-                   size_t dstcap, size_t *dstlen) {
+/* Compress with *slot's context (created on first use and kept for the caller to free
+ * with zf_codec_ctx_free), or a fresh one when slot is NULL. */
+static int zf_zstd_encode_with(ZSTD_CCtx **slot, int level, int checksum, const uint8_t *src,
+                               size_t srclen, uint8_t *dst, size_t dstcap, size_t *dstlen) {
     if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) return ZF_ERR_PARAM;
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
-    if (!cctx) return ZF_ERR_NOMEM;
+    ZSTD_CCtx *cctx = slot ? *slot : NULL;
+    if (!cctx) {
+        cctx = ZSTD_createCCtx();
+        if (!cctx) return ZF_ERR_NOMEM;
+        if (slot) *slot = cctx;
+    }
     int status = ZF_OK;
     if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, checksum ? 1 : 0))) {
         status = ZF_ERR_PARAM;
     } else {
+        /* compress2 starts a new frame (resets the session, keeps the parameters) */
         size_t r = ZSTD_compress2(cctx, dst, dstcap, srclen ? src : &zf_empty_input, srclen);
         if (ZSTD_isError(r)) {
             status = ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall ? ZF_ERR_DST_FULL
@@ -77,8 +84,13 @@ int zf_zstd_encode(int level, int checksum, const uint8_t *src, size_t srclen, u
             *dstlen = r;
         }
     }
-    ZSTD_freeCCtx(cctx);
+    if (!slot) ZSTD_freeCCtx(cctx);
     return status;
+}
+
+int zf_zstd_encode(int level, int checksum, const uint8_t *src, size_t srclen, uint8_t *dst,
+                   size_t dstcap, size_t *dstlen) {
+    return zf_zstd_encode_with(NULL, level, checksum, src, srclen, dst, dstcap, dstlen);
 }
 
 int zf_zstd_decoded_size(const uint8_t *src, size_t srclen, size_t *size) {
@@ -107,14 +119,21 @@ int zf_zstd_decoded_size(const uint8_t *src, size_t srclen, size_t *size) {
     return ZF_OK;
 }
 
-int zf_zstd_decode(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
-                   size_t *dstlen) {
+static int zf_zstd_decode_with(ZSTD_DCtx **slot, const uint8_t *src, size_t srclen,
+                               uint8_t *dst, size_t dstcap, size_t *dstlen) {
     size_t declared = 0;
     int rc = zf_zstd_decoded_size(src, srclen, &declared);
     if (rc == ZF_OK && declared > dstcap) return ZF_ERR_DST_FULL;
     if (rc != ZF_OK && rc != ZF_ERR_SIZE_UNKNOWN) return rc;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
-    if (!dctx) return ZF_ERR_NOMEM;
+    ZSTD_DCtx *dctx = slot ? *slot : NULL;
+    if (!dctx) {
+        dctx = ZSTD_createDCtx();
+        if (!dctx) return ZF_ERR_NOMEM;
+        if (slot) *slot = dctx;
+    } else {
+        /* a reused context may have stopped mid-frame on the previous (bad) input */
+        ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+    }
     ZSTD_inBuffer in = {src, srclen, 0};
     uint8_t sink; /* never written: zstd writes nothing with out.size == 0 */
     ZSTD_outBuffer out = {dstcap ? dst : &sink, dstcap, 0};
@@ -134,11 +153,16 @@ int zf_zstd_decode(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstca
             break;
         }
     }
-    ZSTD_freeDCtx(dctx);
+    if (!slot) ZSTD_freeDCtx(dctx);
     if (status != ZF_OK) return status;
     if (rc == ZF_OK && out.pos != declared) return ZF_ERR_SIZE_MISMATCH;
     *dstlen = out.pos;
     return ZF_OK;
+}
+
+int zf_zstd_decode(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+                   size_t *dstlen) {
+    return zf_zstd_decode_with(NULL, src, srclen, dst, dstcap, dstlen);
 }
 
 /* ------------------------------------------------------------------ lz4 (numcodecs) */
@@ -345,13 +369,29 @@ int zf_codec_encode_bound(int kind, const int64_t *params, size_t nparams, size_
     return ZF_OK;
 }
 
+void zf_codec_ctx_free(zf_codec_ctx *ctx) {
+    if (!ctx) return;
+    ZSTD_freeCCtx((ZSTD_CCtx *)ctx->zstd_c); /* the ZSTD_CCtx stored by zf_zstd_encode_with */
+    ZSTD_freeDCtx((ZSTD_DCtx *)ctx->zstd_d); /* the ZSTD_DCtx stored by zf_zstd_decode_with */
+    ctx->zstd_c = NULL;
+    ctx->zstd_d = NULL;
+}
+
 int zf_codec_encode(int kind, const int64_t *params, size_t nparams, const uint8_t *src,
                     size_t srclen, uint8_t *dst, size_t dstcap, size_t *dstlen) {
+    return zf_codec_encode_ctx(NULL, kind, params, nparams, src, srclen, dst, dstcap, dstlen);
+}
+
+int zf_codec_encode_ctx(zf_codec_ctx *ctx, int kind, const int64_t *params, size_t nparams,
+                        const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+                        size_t *dstlen) {
     switch (kind) {
     case ZF_KIND_ZSTD:
-        return zf_zstd_encode((int)zf_param(params, nparams, 0, 0),
-                              (int)zf_param(params, nparams, 1, 0), src, srclen, dst, dstcap,
-                              dstlen);
+        /* ctx->zstd_c only ever holds a ZSTD_CCtx (or NULL) */
+        return zf_zstd_encode_with(ctx ? (ZSTD_CCtx **)&ctx->zstd_c : NULL,
+                                   (int)zf_param(params, nparams, 0, 0),
+                                   (int)zf_param(params, nparams, 1, 0), src, srclen, dst,
+                                   dstcap, dstlen);
     case ZF_KIND_LZ4:
         return zf_lz4_encode((int)zf_param(params, nparams, 0, 1), src, srclen, dst, dstcap,
                              dstlen);
@@ -392,10 +432,19 @@ int zf_codec_decoded_size(int kind, const int64_t *params, size_t nparams, const
 
 int zf_codec_decode(int kind, const int64_t *params, size_t nparams, const uint8_t *src,
                     size_t srclen, uint8_t *dst, size_t dstcap, size_t *dstlen) {
+    return zf_codec_decode_ctx(NULL, kind, params, nparams, src, srclen, dst, dstcap, dstlen);
+}
+
+int zf_codec_decode_ctx(zf_codec_ctx *ctx, int kind, const int64_t *params, size_t nparams,
+                        const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+                        size_t *dstlen) {
     (void)params;
     (void)nparams;
     switch (kind) {
-    case ZF_KIND_ZSTD: return zf_zstd_decode(src, srclen, dst, dstcap, dstlen);
+    case ZF_KIND_ZSTD:
+        /* ctx->zstd_d only ever holds a ZSTD_DCtx (or NULL) */
+        return zf_zstd_decode_with(ctx ? (ZSTD_DCtx **)&ctx->zstd_d : NULL, src, srclen, dst,
+                                   dstcap, dstlen);
     case ZF_KIND_LZ4: return zf_lz4_decode(src, srclen, dst, dstcap, dstlen);
     case ZF_KIND_ZLIB:
     case ZF_KIND_GZIP:

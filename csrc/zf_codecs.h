@@ -59,6 +59,21 @@ int zf_codec_decoded_size(int kind, const int64_t *params, size_t nparams, const
 int zf_codec_decode(int kind, const int64_t *params, size_t nparams, const uint8_t *src,
                     size_t srclen, uint8_t *dst, size_t dstcap, size_t *dstlen);
 
+/* Library contexts a caller may keep across calls (one per thread, never shared): the
+ * *_ctx variants create them on first use and reuse them; zf_codec_ctx_free releases
+ * them.  Zero-initialise before first use.  ctx == NULL: a fresh context per call. */
+typedef struct {
+    void *zstd_c;
+    void *zstd_d;
+} zf_codec_ctx;
+void zf_codec_ctx_free(zf_codec_ctx *ctx);
+int zf_codec_encode_ctx(zf_codec_ctx *ctx, int kind, const int64_t *params, size_t nparams,
+                        const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+                        size_t *dstlen);
+int zf_codec_decode_ctx(zf_codec_ctx *ctx, int kind, const int64_t *params, size_t nparams,
+                        const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+                        size_t *dstlen);
+
 /* Per-codec entry points (what zf_codec_* dispatches to). */
 size_t zf_zstd_encode_bound(size_t srclen);
 int zf_zstd_encode(int level, int checksum, const uint8_t *src, size_t srclen, uint8_t *dst,
