@@ -6,7 +6,6 @@ import json
 import math
 import pickle
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numcodecs
@@ -58,8 +57,15 @@ REF = np.arange(1000 * 1000, dtype="float64").reshape(1000, 1000) / 7
 # --------------------------------------------------------------------------- the issue's example
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_issue_example(fmt: int, store_path: str) -> None:
-    a = zf.create(shape=(1000, 1000), chunks=(100, 100), dtype="float64", compressor="zlib",
-                  storage="filesystem", path=store_path, zarr_format=fmt)
+    a = zf.create(
+        shape=(1000, 1000),
+        chunks=(100, 100),
+        dtype="float64",
+        compressor="zlib",
+        storage="filesystem",
+        path=store_path,
+        zarr_format=fmt,
+    )
     a.set_slice(REF[:500], start=(0, 0))
     a.set_slice(REF[500:], start=(500, 0), stop=(1000, 1000))
     assert same_bits(a.get_slice((10, 20), (30, 50)), REF[10:30, 20:50])
@@ -98,9 +104,14 @@ def existing(store_path: str) -> str:
 def test_mode_r_refuses_every_write(existing: str) -> None:
     a = zf.open(path=existing, mode="r")
     assert a.read_only
-    for attempt in (lambda: a.__setitem__((0, 0), 1), lambda: a.set_slice(np.ones((1, 1)), (0, 0)),
-                    lambda: a.oindex.__setitem__(([0], [0]), 1), lambda: a.attrs.update(x=1),
-                    lambda: a.resize((2, 2)), lambda: a.append(np.ones((1, 4), "int16"))):
+    for attempt in (
+        lambda: a.__setitem__((0, 0), 1),
+        lambda: a.set_slice(np.ones((1, 1)), (0, 0)),
+        lambda: a.oindex.__setitem__(([0], [0]), 1),
+        lambda: a.attrs.update(x=1),
+        lambda: a.resize((2, 2)),
+        lambda: a.append(np.ones((1, 4), "int16")),
+    ):
         with pytest.raises(ReadOnlyStoreError):
             attempt()
     assert same_bits(a[...], np.arange(24, dtype="int16").reshape(6, 4))
@@ -201,8 +212,14 @@ def test_from_array(fmt: int) -> None:
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_compressor_shorthands(compressor: str | None, fmt: int) -> None:
     store = MemoryStore()
-    a = zf.create(shape=(20, 30), chunks=(8, 8), dtype="f8", compressor=compressor,
-                  zarr_format=fmt, store=store)
+    a = zf.create(
+        shape=(20, 30),
+        chunks=(8, 8),
+        dtype="f8",
+        compressor=compressor,
+        zarr_format=fmt,
+        store=store,
+    )
     a[...] = REF[:20, :30]
     assert same_bits(zf.open(store=store, mode="r")[...], REF[:20, :30])
     if fmt == 2:
@@ -210,16 +227,26 @@ def test_compressor_shorthands(compressor: str | None, fmt: int) -> None:
         assert (comp is None) if compressor is None else comp["id"] == compressor
     else:
         names = [c["name"] for c in a.metadata.to_dict()["codecs"]]
-        want = {None: [], "zstd": ["zstd"], "blosc": ["blosc"], "gzip": ["gzip"],
-                "zlib": ["numcodecs.zlib"], "lz4": ["numcodecs.lz4"], "bz2": ["numcodecs.bz2"]}
+        want = {
+            None: [],
+            "zstd": ["zstd"],
+            "blosc": ["blosc"],
+            "gzip": ["gzip"],
+            "zlib": ["numcodecs.zlib"],
+            "lz4": ["numcodecs.lz4"],
+            "bz2": ["numcodecs.bz2"],
+        }
         assert names == ["bytes", *want[compressor]]
 
 
-@pytest.mark.parametrize("compressor", [
-    {"id": "zstd", "level": 1},
-    {"name": "zstd", "configuration": {"level": 1, "checksum": False}},
-    numcodecs.Zstd(level=1),
-])
+@pytest.mark.parametrize(
+    "compressor",
+    [
+        {"id": "zstd", "level": 1},
+        {"name": "zstd", "configuration": {"level": 1, "checksum": False}},
+        numcodecs.Zstd(level=1),
+    ],
+)
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_compressor_config_forms(compressor: Any, fmt: int) -> None:
     """Both JSON forms and numcodecs objects, whatever the format."""
@@ -228,7 +255,9 @@ def test_compressor_config_forms(compressor: Any, fmt: int) -> None:
     assert a.compressors[0].to_v2_config() == {"id": "zstd", "level": 1}
     if fmt == 3:
         assert a.metadata.to_dict()["codecs"][-1] == {
-            "name": "zstd", "configuration": {"level": 1, "checksum": False}}
+            "name": "zstd",
+            "configuration": {"level": 1, "checksum": False},
+        }
     assert same_bits(a[...], np.arange(5, dtype="i4"))
 
 
@@ -239,9 +268,12 @@ def test_unknown_compressor(bad: Any) -> None:
 
 
 def test_codecs_list_and_shards() -> None:
-    codecs = [{"name": "transpose", "configuration": {"order": [1, 0]}},
-              {"name": "bytes", "configuration": {"endian": "big"}},
-              {"name": "gzip", "configuration": {"level": 1}}, {"name": "crc32c"}]
+    codecs = [
+        {"name": "transpose", "configuration": {"order": [1, 0]}},
+        {"name": "bytes", "configuration": {"endian": "big"}},
+        {"name": "gzip", "configuration": {"level": 1}},
+        {"name": "crc32c"},
+    ]
     a = zf.create(shape=(7, 9), chunks=(3, 4), dtype="u2", codecs=codecs)
     a[...] = np.arange(63, dtype="u2").reshape(7, 9)
     assert a.metadata.to_dict()["codecs"] == codecs
@@ -261,9 +293,15 @@ def test_codecs_list_and_shards() -> None:
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_filters(fmt: int) -> None:
     data = np.cumsum(np.arange(40, dtype="i8")).reshape(5, 8)
-    a = zf.create(shape=data.shape, chunks=(2, 3), dtype="i8",
-                  filters=[{"id": "delta", "dtype": "<i8"}, numcodecs.Shuffle(elementsize=8)]
-                  if fmt == 2 else [{"id": "delta", "dtype": "<i8"}], zarr_format=fmt)
+    a = zf.create(
+        shape=data.shape,
+        chunks=(2, 3),
+        dtype="i8",
+        filters=[{"id": "delta", "dtype": "<i8"}, numcodecs.Shuffle(elementsize=8)]
+        if fmt == 2
+        else [{"id": "delta", "dtype": "<i8"}],
+        zarr_format=fmt,
+    )
     a[...] = data
     assert same_bits(a[...], data)
     if fmt == 2:
@@ -275,8 +313,16 @@ def test_filters(fmt: int) -> None:
 # --------------------------------------------------------------------------- properties
 def test_properties() -> None:
     store = MemoryStore()
-    a = zf.create(shape=(10, 7), chunks=(3, 2), dtype="<i4", store=store, path="p/arr",
-                  fill_value=-1, attributes={"u": "m"}, dimension_names=["y", "x"])
+    a = zf.create(
+        shape=(10, 7),
+        chunks=(3, 2),
+        dtype="<i4",
+        store=store,
+        path="p/arr",
+        fill_value=-1,
+        attributes={"u": "m"},
+        dimension_names=["y", "x"],
+    )
     a[:3, :2] = 1
     assert a.shape == (10, 7) and a.chunks == (3, 2) and a.shards is None
     assert a.dtype == np.dtype("int32") and a.ndim == 2 and a.size == 70 and a.itemsize == 4
@@ -288,10 +334,20 @@ def test_properties() -> None:
     assert a.metadata.to_dict()["shape"] == [10, 7]
     assert not a.read_only and a.store is store
     info = a.info
-    for line in ("Zarr format", "Shape", "(10, 7)", "Chunk shape", "(3, 2)", "Chunks initialized", "1/16"):
+    for line in (
+        "Zarr format",
+        "Shape",
+        "(10, 7)",
+        "Chunk shape",
+        "(3, 2)",
+        "Chunks initialized",
+        "1/16",
+    ):
         assert line in info
     assert "shape=(10, 7)" in repr(a)
-    assert zf.open(store=store, path="p/arr") == a and hash(a) == hash(zf.open(store=store, path="p/arr"))
+    assert zf.open(store=store, path="p/arr") == a and hash(a) == hash(
+        zf.open(store=store, path="p/arr")
+    )
     v2 = zf.create(shape=(4, 4), chunks=(2, 2), dtype=">f8", order="F", zarr_format=2)
     assert v2.order == "F" and v2.dtype == np.dtype(">f8") and v2.dimension_names is None
     sharded = zf.create(shape=(8, 8), chunks=(2, 2), shards=(4, 4), dtype="u1")
@@ -397,8 +453,14 @@ def test_get_set_selections_match_numpy() -> None:
     data = np.arange(11 * 9 * 4, dtype="f8").reshape(11, 9, 4)
     ref = data.copy()
     a = zf.from_array(data, chunks=(3, 4, 2))
-    for sel in [(slice(None), 2), (slice(1, 10, 3), slice(None, None, -2), slice(1, 3)),
-                (Ellipsis, 0), (5, 3, 1), (np.newaxis, 2), ()]:
+    for sel in [
+        (slice(None), 2),
+        (slice(1, 10, 3), slice(None, None, -2), slice(1, 3)),
+        (Ellipsis, 0),
+        (5, 3, 1),
+        (np.newaxis, 2),
+        (),
+    ]:
         assert same_bits(a[sel], data[sel]), sel
     assert same_bits(a.oindex[[0, 10], [8, 1, 1], :], data[np.ix_([0, 10], [8, 1, 1], range(4))])
     mask = data > 200
@@ -461,8 +523,14 @@ def test_shape_mismatch_and_bounds() -> None:
 def test_missing_chunks_read_as_fill(fmt: int) -> None:
     store = MemoryStore()
     nan_payload = np.uint64(0x7FF8000000000001).view(np.float64)
-    a = zf.create(shape=(7, 5), chunks=(3, 2), dtype="f8", fill_value=nan_payload,
-                  zarr_format=fmt, store=store)
+    a = zf.create(
+        shape=(7, 5),
+        chunks=(3, 2),
+        dtype="f8",
+        fill_value=nan_payload,
+        zarr_format=fmt,
+        store=store,
+    )
     a[0, 0] = 1.0
     # v3 keeps the payload ("0x7ff8000000000001"); v2 has only "NaN", the canonical NaN
     fill = nan_payload if fmt == 3 else np.float64(np.nan)
@@ -478,8 +546,9 @@ def test_missing_chunks_read_as_fill(fmt: int) -> None:
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_all_fill_chunks_are_not_stored(fmt: int) -> None:
     store = MemoryStore()
-    a = zf.create(shape=(4, 4), chunks=(2, 2), dtype="f4", fill_value=-0.0, store=store,
-                  zarr_format=fmt)
+    a = zf.create(
+        shape=(4, 4), chunks=(2, 2), dtype="f4", fill_value=-0.0, store=store, zarr_format=fmt
+    )
     a[...] = -0.0
     assert chunk_keys(store) == []
     a[...] = 0.0  # +0.0 is not the fill value -0.0, bit for bit
@@ -494,8 +563,15 @@ def test_all_fill_chunks_are_not_stored(fmt: int) -> None:
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_write_empty_chunks_true_stores_them(fmt: int) -> None:
     store = MemoryStore()
-    a = zf.create(shape=(4, 4), chunks=(2, 2), dtype="i4", fill_value=5, store=store,
-                  zarr_format=fmt, write_empty_chunks=True)
+    a = zf.create(
+        shape=(4, 4),
+        chunks=(2, 2),
+        dtype="i4",
+        fill_value=5,
+        store=store,
+        zarr_format=fmt,
+        write_empty_chunks=True,
+    )
     a[...] = 5
     assert len(chunk_keys(store)) == 4
     b = zf.open(store=store, mode="r+")  # the option is per Array object
@@ -511,8 +587,7 @@ def test_write_empty_chunks_true_stores_them(fmt: int) -> None:
 
 def test_sharded_missing_and_fill_inner_chunks() -> None:
     store = MemoryStore()
-    a = zf.create(shape=(8, 8), chunks=(2, 2), shards=(4, 4), dtype="i2", fill_value=3,
-                  store=store)
+    a = zf.create(shape=(8, 8), chunks=(2, 2), shards=(4, 4), dtype="i2", fill_value=3, store=store)
     a[0, 0] = 1
     assert chunk_keys(store) == ["c/0/0"]
     want = np.full((8, 8), 3, "i2")
@@ -547,7 +622,9 @@ def test_0d_arrays(fmt: int) -> None:
 @pytest.mark.parametrize("dtype", [str, bytes])
 def test_variable_length_arrays(fmt: int, dtype: type) -> None:
     store = MemoryStore()
-    items = ["", "a", "héllo", "🎉", "x" * 100] if dtype is str else [b"", b"\x00", b"ab", b"\xff" * 9]
+    items = (
+        ["", "a", "héllo", "🎉", "x" * 100] if dtype is str else [b"", b"\x00", b"ab", b"\xff" * 9]
+    )
     a = zf.create(shape=(len(items) + 3,), chunks=(2,), dtype=dtype, store=store, zarr_format=fmt)
     fill = "" if dtype is str else b""
     assert a.fill_value == fill
@@ -558,10 +635,14 @@ def test_variable_length_arrays(fmt: int, dtype: type) -> None:
     assert a[1] == items[-1] and a[len(items) + 2] == items[2]
     a[...] = fill
     assert chunk_keys(store) == []  # all-fill chunks are dropped for strings too
-    b = zf.create(shape=(3,), dtype=dtype, fill_value="-" if dtype is str else b"-", zarr_format=fmt)
+    b = zf.create(
+        shape=(3,), dtype=dtype, fill_value="-" if dtype is str else b"-", zarr_format=fmt
+    )
     assert b[...].tolist() == ["-"] * 3 if dtype is str else [b"-"] * 3
     if fmt == 3:
-        assert a.metadata.to_dict()["data_type"] == ("string" if dtype is str else "variable_length_bytes")
+        assert a.metadata.to_dict()["data_type"] == (
+            "string" if dtype is str else "variable_length_bytes"
+        )
 
 
 def test_string_array_2d_and_numpy_string_input() -> None:

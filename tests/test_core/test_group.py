@@ -177,9 +177,14 @@ def test_read_only_group(fmt: int) -> None:
     build(store, fmt)
     g = zf.open_group(store=store, mode="r")
     assert g.read_only and g["sub"].read_only and g["a"].read_only
-    for attempt in (lambda: g.create_group("x"), lambda: g.create_array("x", shape=(1,)),
-                    lambda: g.attrs.update(x=1), lambda: g.__delitem__("a"),
-                    lambda: g["a"].__setitem__(0, 1), lambda: g.consolidate_metadata()):
+    for attempt in (
+        lambda: g.create_group("x"),
+        lambda: g.create_array("x", shape=(1,)),
+        lambda: g.attrs.update(x=1),
+        lambda: g.__delitem__("a"),
+        lambda: g["a"].__setitem__(0, 1),
+        lambda: g.consolidate_metadata(),
+    ):
         with pytest.raises(ReadOnlyStoreError):
             attempt()
 
@@ -213,7 +218,9 @@ def test_consolidate_and_reopen(fmt: int) -> None:
     else:
         doc = json.loads(bytes(store.get(".zmetadata")))
         assert doc["zarr_consolidated_format"] == 1
-        assert {".zgroup", ".zattrs", "a/.zarray", "sub/deep/c/.zarray", "sub/deep/.zattrs"} <= set(doc["metadata"])
+        assert {".zgroup", ".zattrs", "a/.zarray", "sub/deep/c/.zarray", "sub/deep/.zattrs"} <= set(
+            doc["metadata"]
+        )
     g = zf.open_group(store=store, mode="r", use_consolidated=True)
     assert g.metadata.consolidated is not None
     assert [n for n, _ in g.members(max_depth=None)] == MEMBERS

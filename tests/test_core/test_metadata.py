@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import zarrfast as zf
-from zarrfast.core.chunk_grid import validate_shape
 from zarrfast.core.chunk_key import ChunkKeyEncoding, parse_chunk_key_encoding
 from zarrfast.core.metadata.common import MAX_CHUNK_BYTES, dump_json, load_json
 from zarrfast.core.metadata.dtypes import (
@@ -90,6 +89,7 @@ def open_doc(doc: Any, key: str = "zarr.json") -> Any:
 
 def strict_loads(raw: bytes) -> Any:
     """json.loads that refuses the bare NaN/Infinity tokens (invalid JSON)."""
+
     def refuse(token: str) -> Any:
         raise AssertionError(f"bare {token} in metadata JSON")
 
@@ -111,9 +111,14 @@ def v2(name: str) -> DataType:
 
 
 # --------------------------------------------------------------------------- v2 float fills
-@pytest.mark.parametrize(("text", "check"), [
-    ("NaN", math.isnan), ("Infinity", lambda v: v == math.inf), ("-Infinity", lambda v: v == -math.inf),
-])
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [
+        ("NaN", math.isnan),
+        ("Infinity", lambda v: v == math.inf),
+        ("-Infinity", lambda v: v == -math.inf),
+    ],
+)
 @pytest.mark.parametrize("dtype", ["<f2", "<f4", "<f8", ">f8"])
 def test_v2_float_fill_strings(text: str, check: Any, dtype: str) -> None:
     fv = parse_fill_value(text, v2(dtype), 2)
@@ -162,11 +167,19 @@ def test_v3_nan_is_the_canonical_quiet_nan(dtype: str) -> None:
     assert fill_value_to_json(fv, v3(dtype), 3) == "NaN"
 
 
-@pytest.mark.parametrize(("dtype", "hexbits"), [
-    ("float16", "0x7e01"), ("float16", "0x3c00"), ("float32", "0x7fc00001"),
-    ("float32", "0xffc00000"), ("float32", "0x7f800001"), ("float64", "0x7ff8000000000001"),
-    ("float64", "0xfff0000000000001"), ("float64", "0x0000000000000001"),
-])
+@pytest.mark.parametrize(
+    ("dtype", "hexbits"),
+    [
+        ("float16", "0x7e01"),
+        ("float16", "0x3c00"),
+        ("float32", "0x7fc00001"),
+        ("float32", "0xffc00000"),
+        ("float32", "0x7f800001"),
+        ("float64", "0x7ff8000000000001"),
+        ("float64", "0xfff0000000000001"),
+        ("float64", "0x0000000000000001"),
+    ],
+)
 def test_v3_hex_fill_keeps_raw_bits(dtype: str, hexbits: str) -> None:
     fv = parse_fill_value(hexbits, v3(dtype), 3)
     assert bits(fv, dtype) == [int(hexbits, 16)]
@@ -196,17 +209,25 @@ def test_negative_zero_stays_negative(fmt: int) -> None:
     assert math.copysign(1.0, float(a.fill_value)) == -1.0
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (["NaN", 1.0], [CANONICAL_NAN["float32"], 0x3F800000]),
-    (["0x7fc00001", "-Infinity"], [0x7FC00001, 0xFF800000]),
-    ([-0.0, "Infinity"], [0x80000000, 0x7F800000]),
-    ([0, 0], [0, 0]),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["NaN", 1.0], [CANONICAL_NAN["float32"], 0x3F800000]),
+        (["0x7fc00001", "-Infinity"], [0x7FC00001, 0xFF800000]),
+        ([-0.0, "Infinity"], [0x80000000, 0x7F800000]),
+        ([0, 0], [0, 0]),
+    ],
+)
 def test_v3_complex_fill_each_part_encoded(value: list[Any], expected: list[int]) -> None:
     fv = parse_fill_value(value, v3("complex64"), 3)
     assert bits(fv, "complex64") == expected
-    assert bits(parse_fill_value(fill_value_to_json(fv, v3("complex64"), 3), v3("complex64"), 3),
-                "complex64") == expected
+    assert (
+        bits(
+            parse_fill_value(fill_value_to_json(fv, v3("complex64"), 3), v3("complex64"), 3),
+            "complex64",
+        )
+        == expected
+    )
 
 
 @pytest.mark.parametrize("bad", [1.0, "NaN", [1.0], [1, 2, 3], [None, 1], {"re": 1}])
@@ -224,14 +245,24 @@ def test_float_fill_out_of_range_is_an_error() -> None:
 
 
 # --------------------------------------------------------------------------- big integers
-@pytest.mark.parametrize(("dtype", "value"), [
-    ("uint64", 2**64 - 1), ("int64", -(2**63)), ("int64", 2**63 - 1), ("uint64", 2**53 + 1),
-    ("uint32", 2**32 - 1), ("int8", -128),
-])
+@pytest.mark.parametrize(
+    ("dtype", "value"),
+    [
+        ("uint64", 2**64 - 1),
+        ("int64", -(2**63)),
+        ("int64", 2**63 - 1),
+        ("uint64", 2**53 + 1),
+        ("uint32", 2**32 - 1),
+        ("int8", -128),
+    ],
+)
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_big_integer_fills_are_exact(dtype: str, value: int, fmt: int) -> None:
-    doc = v3_doc(data_type=dtype, fill_value=value, codecs=[BYTES]) if fmt == 3 else v2_doc(
-        dtype=np.dtype(dtype).str, fill_value=value, compressor=None)
+    doc = (
+        v3_doc(data_type=dtype, fill_value=value, codecs=[BYTES])
+        if fmt == 3
+        else v2_doc(dtype=np.dtype(dtype).str, fill_value=value, compressor=None)
+    )
     a = open_doc(doc, "zarr.json" if fmt == 3 else ".zarray")
     assert int(a.fill_value) == value and a.fill_value.dtype == np.dtype(dtype)
     assert int(a[0, 0]) == value  # missing chunk
@@ -269,13 +300,24 @@ def test_big_endian_complex_swaps_each_component(fmt: int) -> None:
     values = np.array([1 + 2j, -0.0 + np.inf * 1j, np.nan + 3j, 4 - 5j], dtype="complex128")
     stored = values.astype(">c16").tobytes()  # each 8-byte part swapped on its own
     if fmt == 3:
-        doc, key, ckey = v3_doc(shape=[4], chunk_grid={"name": "regular", "configuration": {
-            "chunk_shape": [4]}}, data_type="complex128", fill_value=[0, 0],
-            codecs=[{"name": "bytes", "configuration": {"endian": "big"}}],
-            dimension_names=None), "zarr.json", "c/0"
+        doc, key, ckey = (
+            v3_doc(
+                shape=[4],
+                chunk_grid={"name": "regular", "configuration": {"chunk_shape": [4]}},
+                data_type="complex128",
+                fill_value=[0, 0],
+                codecs=[{"name": "bytes", "configuration": {"endian": "big"}}],
+                dimension_names=None,
+            ),
+            "zarr.json",
+            "c/0",
+        )
     else:
-        doc, key, ckey = v2_doc(shape=[4], chunks=[4], dtype=">c16", compressor=None,
-                                fill_value=[0, 0]), ".zarray", "0"
+        doc, key, ckey = (
+            v2_doc(shape=[4], chunks=[4], dtype=">c16", compressor=None, fill_value=[0, 0]),
+            ".zarray",
+            "0",
+        )
     a = zf.open(store=store_with({key: doc, ckey: stored}), mode="r+")
     assert_bits(a[...], values)
     a[...] = values
@@ -283,8 +325,12 @@ def test_big_endian_complex_swaps_each_component(fmt: int) -> None:
 
 
 def test_v3_bytes_endian_written_for_multibyte_only() -> None:
-    for dtype, want in [("uint8", {"name": "bytes"}), ("bool", {"name": "bytes"}),
-                        ("int16", BYTES), ("complex64", BYTES)]:
+    for dtype, want in [
+        ("uint8", {"name": "bytes"}),
+        ("bool", {"name": "bytes"}),
+        ("int16", BYTES),
+        ("complex64", BYTES),
+    ]:
         a = zf.create(shape=(2,), dtype=dtype, compressor=None)
         assert a.metadata.to_dict()["codecs"] == [want]
     # {"name": "bytes"} without endian for a multi-byte type: accepted as zarr-python
@@ -302,12 +348,15 @@ def test_v3_bytes_bad_endian(endian: Any) -> None:
 # --------------------------------------------------------------------------- order F
 def test_v2_order_f_is_per_chunk_column_major() -> None:
     data = np.arange(5 * 7, dtype="<i2").reshape(5, 7)
-    docs: dict[str, Any] = {".zarray": v2_doc(shape=[5, 7], chunks=[3, 4], dtype="<i2",
-                                              compressor=None, order="F", fill_value=0)}
+    docs: dict[str, Any] = {
+        ".zarray": v2_doc(
+            shape=[5, 7], chunks=[3, 4], dtype="<i2", compressor=None, order="F", fill_value=0
+        )
+    }
     for i in range(2):
         for j in range(2):
             chunk = np.zeros((3, 4), dtype="<i2")
-            part = data[i * 3:(i + 1) * 3, j * 4:(j + 1) * 4]
+            part = data[i * 3 : (i + 1) * 3, j * 4 : (j + 1) * 4]
             chunk[: part.shape[0], : part.shape[1]] = part
             docs[f"{i}.{j}"] = chunk.tobytes(order="F")  # keys and grid as for order C
     a = zf.open(store=store_with(docs), mode="r+")
@@ -333,14 +382,19 @@ def test_v3_transpose_needs_a_permutation(order: Any) -> None:
 
 
 def test_v3_transpose_permutation() -> None:
-    meta = parse_v3(v3_doc(codecs=[{"name": "transpose", "configuration": {"order": [1, 0]}}, BYTES]))
+    meta = parse_v3(
+        v3_doc(codecs=[{"name": "transpose", "configuration": {"order": [1, 0]}}, BYTES])
+    )
     assert meta.to_dict()["codecs"][0] == {"name": "transpose", "configuration": {"order": [1, 0]}}
 
 
 # --------------------------------------------------------------------------- v2 separator
 def test_v2_dimension_separator_absent_or_null_means_dot() -> None:
-    for doc in (v2_doc(), {k: v for k, v in v2_doc().items() if k != "dimension_separator"},
-                v2_doc(dimension_separator=None)):
+    for doc in (
+        v2_doc(),
+        {k: v for k, v in v2_doc().items() if k != "dimension_separator"},
+        v2_doc(dimension_separator=None),
+    ):
         meta = parse_zarray(doc)
         assert meta.chunk_key((1, 2)) == "1.2"
         assert meta.to_dict()["dimension_separator"] == "."
@@ -357,25 +411,30 @@ def test_v2_bad_dimension_separator(sep: Any) -> None:
 
 
 # --------------------------------------------------------------------------- v3 chunk keys
-@pytest.mark.parametrize(("encoding", "coords", "key"), [
-    ({"name": "default"}, (1, 23), "c/1/23"),
-    ({"name": "default", "configuration": {"separator": "/"}}, (0, 0, 5), "c/0/0/5"),
-    ({"name": "default", "configuration": {"separator": "."}}, (1, 23), "c.1.23"),
-    ({"name": "default"}, (), "c"),
-    ({"name": "default", "configuration": {"separator": "."}}, (), "c"),
-    ({"name": "v2"}, (1, 23), "1.23"),
-    ({"name": "v2", "configuration": {"separator": "/"}}, (1, 23), "1/23"),
-    ({"name": "v2"}, (), "0"),
-    ({"name": "v2", "configuration": {"separator": "/"}}, (), "0"),
-    ({"name": "v2"}, (7,), "7"),
-])
+@pytest.mark.parametrize(
+    ("encoding", "coords", "key"),
+    [
+        ({"name": "default"}, (1, 23), "c/1/23"),
+        ({"name": "default", "configuration": {"separator": "/"}}, (0, 0, 5), "c/0/0/5"),
+        ({"name": "default", "configuration": {"separator": "."}}, (1, 23), "c.1.23"),
+        ({"name": "default"}, (), "c"),
+        ({"name": "default", "configuration": {"separator": "."}}, (), "c"),
+        ({"name": "v2"}, (1, 23), "1.23"),
+        ({"name": "v2", "configuration": {"separator": "/"}}, (1, 23), "1/23"),
+        ({"name": "v2"}, (), "0"),
+        ({"name": "v2", "configuration": {"separator": "/"}}, (), "0"),
+        ({"name": "v2"}, (7,), "7"),
+    ],
+)
 def test_chunk_key_encodings(encoding: dict[str, Any], coords: tuple[int, ...], key: str) -> None:
     enc = parse_chunk_key_encoding(encoding)
     assert enc.encode(coords) == key
     assert enc.decode(key, len(coords)) == coords
     sep = "/" if encoding["name"] == "default" else "."
-    assert enc.to_json() == {"name": encoding["name"], "configuration": {
-        "separator": encoding.get("configuration", {}).get("separator", sep)}}
+    assert enc.to_json() == {
+        "name": encoding["name"],
+        "configuration": {"separator": encoding.get("configuration", {}).get("separator", sep)},
+    }
 
 
 def test_chunk_key_decode_rejects_foreign_keys() -> None:
@@ -395,9 +454,19 @@ def test_0d_array_keys_on_disk() -> None:
     assert sorted(b.store.list_prefix("")) == [".zarray", ".zattrs", "0"]
 
 
-@pytest.mark.parametrize("bad", [{"name": "v3"}, {"name": "default", "configuration": {"separator": "-"}},
-                                 {"configuration": {}}, "nope", 1, None, [],
-                                 {"name": "default", "configuration": "/"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "v3"},
+        {"name": "default", "configuration": {"separator": "-"}},
+        {"configuration": {}},
+        "nope",
+        1,
+        None,
+        [],
+        {"name": "default", "configuration": "/"},
+    ],
+)
 def test_bad_chunk_key_encoding(bad: Any) -> None:
     with pytest.raises(MetadataError):
         parse_v3(v3_doc(chunk_key_encoding=bad))
@@ -412,8 +481,9 @@ def test_missing_chunks_read_as_fill_everywhere() -> None:
 
 
 def test_edge_chunks_are_stored_full_size() -> None:
-    a = zf.create(shape=(5,), chunks=(3,), dtype="<i4", fill_value=-1, compressor=None,
-                  zarr_format=2)
+    a = zf.create(
+        shape=(5,), chunks=(3,), dtype="<i4", fill_value=-1, compressor=None, zarr_format=2
+    )
     a[...] = np.arange(5)
     assert bytes(a.store.get("1")) == np.array([3, 4, -1], dtype="<i4").tobytes()
     # a truncated edge chunk is corrupt, not "short because it is at the edge"
@@ -424,15 +494,21 @@ def test_edge_chunks_are_stored_full_size() -> None:
 
 # --------------------------------------------------------------------------- sharding config
 def _shard(**conf: Any) -> list[dict[str, Any]]:
-    base = {"chunk_shape": [2, 5], "codecs": [BYTES],
-            "index_codecs": [BYTES, {"name": "crc32c"}], "index_location": "end"}
+    base = {
+        "chunk_shape": [2, 5],
+        "codecs": [BYTES],
+        "index_codecs": [BYTES, {"name": "crc32c"}],
+        "index_location": "end",
+    }
     base.update(conf)
     return [{"name": "sharding_indexed", "configuration": base}]
 
 
 def _sharded_doc(**conf: Any) -> dict[str, Any]:
-    return v3_doc(chunk_grid={"name": "regular", "configuration": {"chunk_shape": [4, 10]}},
-                  codecs=_shard(**conf))
+    return v3_doc(
+        chunk_grid={"name": "regular", "configuration": {"chunk_shape": [4, 10]}},
+        codecs=_shard(**conf),
+    )
 
 
 def test_sharding_index_location_defaults_to_end() -> None:
@@ -442,25 +518,37 @@ def test_sharding_index_location_defaults_to_end() -> None:
     assert meta.to_dict()["codecs"][0]["configuration"]["index_location"] == "end"
 
 
-@pytest.mark.parametrize("conf", [
-    {"index_location": "middle"},
-    {"chunk_shape": [3, 5]},  # does not divide the shard
-    {"chunk_shape": [2]},
-    {"chunk_shape": [0, 5]},
-    {"index_codecs": [BYTES, {"name": "zstd", "configuration": {"level": 1, "checksum": False}}]},
-    {"index_codecs": []},
-    {"codecs": []},
-    {"codecs": "bytes"},
-])
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"index_location": "middle"},
+        {"chunk_shape": [3, 5]},  # does not divide the shard
+        {"chunk_shape": [2]},
+        {"chunk_shape": [0, 5]},
+        {
+            "index_codecs": [
+                BYTES,
+                {"name": "zstd", "configuration": {"level": 1, "checksum": False}},
+            ]
+        },
+        {"index_codecs": []},
+        {"codecs": []},
+        {"codecs": "bytes"},
+    ],
+)
 def test_bad_sharding_configuration(conf: dict[str, Any]) -> None:
     with pytest.raises(MetadataError):
         parse_v3(_sharded_doc(**conf))
 
 
 def test_sharding_inner_chunks_divide_after_transpose() -> None:
-    doc = v3_doc(chunk_grid={"name": "regular", "configuration": {"chunk_shape": [4, 10]}},
-                 codecs=[{"name": "transpose", "configuration": {"order": [1, 0]}},
-                         *_shard(chunk_shape=[5, 2])])
+    doc = v3_doc(
+        chunk_grid={"name": "regular", "configuration": {"chunk_shape": [4, 10]}},
+        codecs=[
+            {"name": "transpose", "configuration": {"order": [1, 0]}},
+            *_shard(chunk_shape=[5, 2]),
+        ],
+    )
     parse_v3(doc)  # (4, 10) transposed is (10, 4): (5, 2) divides it
     doc["codecs"][1]["configuration"]["chunk_shape"] = [2, 5]
     with pytest.raises(MetadataError):
@@ -483,8 +571,17 @@ def test_blosc_v2_numeric_shuffle_and_typesize_key(shuffle: int) -> None:
     parse_zarray(v2_doc(compressor={**comp, "typesize": 8}))  # numcodecs >= 0.16
 
 
-@pytest.mark.parametrize("conf", [{"cname": "snappy"}, {"shuffle": "sometimes"}, {"clevel": 10},
-                                  {"typesize": 0}, {"cname": 1}, {"unknown": 1}])
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"cname": "snappy"},
+        {"shuffle": "sometimes"},
+        {"clevel": 10},
+        {"typesize": 0},
+        {"cname": 1},
+        {"unknown": 1},
+    ],
+)
 def test_bad_blosc_configuration(conf: dict[str, Any]) -> None:
     full = {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "blocksize": 0, **conf}
     with pytest.raises(MetadataError):
@@ -492,12 +589,18 @@ def test_bad_blosc_configuration(conf: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- 0-d and empty
-@pytest.mark.parametrize(("shape", "chunks"), [([], []), ([0], [1]), ([0, 5], [2, 2]), ([3, 0, 2], [1, 1, 1])])
+@pytest.mark.parametrize(
+    ("shape", "chunks"), [([], []), ([0], [1]), ([0, 5], [2, 2]), ([3, 0, 2], [1, 1, 1])]
+)
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_zero_size_and_0d_arrays(shape: list[int], chunks: list[int], fmt: int) -> None:
     if fmt == 3:
-        doc = v3_doc(shape=shape, chunk_grid={"name": "regular", "configuration": {"chunk_shape": chunks}},
-                     dimension_names=None, fill_value=1.5)
+        doc = v3_doc(
+            shape=shape,
+            chunk_grid={"name": "regular", "configuration": {"chunk_shape": chunks}},
+            dimension_names=None,
+            fill_value=1.5,
+        )
     else:
         doc = v2_doc(shape=shape, chunks=chunks, fill_value=1.5)
     a = open_doc(doc, "zarr.json" if fmt == 3 else ".zarray")
@@ -509,10 +612,20 @@ def test_zero_size_and_0d_arrays(shape: list[int], chunks: list[int], fmt: int) 
 
 
 # --------------------------------------------------------------------------- must_understand
-@pytest.mark.parametrize("make", [v3_doc, lambda **kw: {"zarr_format": 3, "node_type": "group", **kw}])
+@pytest.mark.parametrize(
+    "make", [v3_doc, lambda **kw: {"zarr_format": 3, "node_type": "group", **kw}]
+)
 def test_must_understand(make: Any) -> None:
     parse_v3(make(extension={"must_understand": False, "anything": [1, 2]}))
-    for value in ({"must_understand": True}, {"foo": 1}, 1, "x", None, [], {"must_understand": "false"}):
+    for value in (
+        {"must_understand": True},
+        {"foo": 1},
+        1,
+        "x",
+        None,
+        [],
+        {"must_understand": "false"},
+    ):
         with pytest.raises(MetadataError, match="extension"):
             parse_v3(make(extension=value))
 
@@ -526,7 +639,9 @@ def test_must_understand_refusal_through_open() -> None:
 
 def test_storage_transformers() -> None:
     with pytest.raises(MetadataError):
-        parse_v3(v3_doc(storage_transformers=[{"name": "chunk-manifest-json", "configuration": {}}]))
+        parse_v3(
+            v3_doc(storage_transformers=[{"name": "chunk-manifest-json", "configuration": {}}])
+        )
     with pytest.raises(MetadataError):
         parse_v3(v3_doc(storage_transformers={"name": "x"}))
     parse_v3(v3_doc(storage_transformers=[{"name": "x", "must_understand": False}]))
@@ -534,12 +649,25 @@ def test_storage_transformers() -> None:
 
 
 # --------------------------------------------------------------------------- data types
-@pytest.mark.parametrize(("name", "dtype"), [
-    ("bool", "|b1"), ("int8", "|i1"), ("int16", "<i2"), ("int32", "<i4"), ("int64", "<i8"),
-    ("uint8", "|u1"), ("uint16", "<u2"), ("uint32", "<u4"), ("uint64", "<u8"),
-    ("float16", "<f2"), ("float32", "<f4"), ("float64", "<f8"), ("complex64", "<c8"),
-    ("complex128", "<c16"),
-])
+@pytest.mark.parametrize(
+    ("name", "dtype"),
+    [
+        ("bool", "|b1"),
+        ("int8", "|i1"),
+        ("int16", "<i2"),
+        ("int32", "<i4"),
+        ("int64", "<i8"),
+        ("uint8", "|u1"),
+        ("uint16", "<u2"),
+        ("uint32", "<u4"),
+        ("uint64", "<u8"),
+        ("float16", "<f2"),
+        ("float32", "<f4"),
+        ("float64", "<f8"),
+        ("complex64", "<c8"),
+        ("complex128", "<c16"),
+    ],
+)
 def test_v3_data_types(name: str, dtype: str) -> None:
     dt = parse_v3_data_type(name)
     assert dt.dtype == np.dtype(dtype).newbyteorder("=")
@@ -559,10 +687,19 @@ def test_strings_and_bytes() -> None:
         parse_v2_dtype("|O", [{"id": "json2"}])
     meta = parse_zarray(v2_doc(dtype="|O", filters=[{"id": "vlen-utf8"}], fill_value=""))
     assert meta.to_dict()["dtype"] == "|O" and meta.to_dict()["filters"] == [{"id": "vlen-utf8"}]
-    meta = parse_v3(v3_doc(data_type="string", fill_value="", codecs=[{"name": "vlen-utf8", "configuration": {}}]))
+    meta = parse_v3(
+        v3_doc(
+            data_type="string", fill_value="", codecs=[{"name": "vlen-utf8", "configuration": {}}]
+        )
+    )
     assert meta.to_dict()["data_type"] == "string"
-    b = parse_v3(v3_doc(data_type="variable_length_bytes", fill_value="YWI=",
-                        codecs=[{"name": "vlen-bytes", "configuration": {}}]))
+    b = parse_v3(
+        v3_doc(
+            data_type="variable_length_bytes",
+            fill_value="YWI=",
+            codecs=[{"name": "vlen-bytes", "configuration": {}}],
+        )
+    )
     assert b.fill_value == b"ab" and b.to_dict()["fill_value"] == "YWI="
     with pytest.raises(MetadataError):  # a string array cannot go through the bytes codec
         parse_v3(v3_doc(data_type="string", fill_value="", codecs=[BYTES]))
@@ -574,7 +711,9 @@ def test_unknown_v3_data_type(name: str) -> None:
         open_doc(v3_doc(data_type=name))
 
 
-@pytest.mark.parametrize("name", ["|S5", "<U3", "|V8", "<M8[ns]", "<m8", "x", [["a", "<i4"]], 4, None])
+@pytest.mark.parametrize(
+    "name", ["|S5", "<U3", "|V8", "<M8[ns]", "<m8", "x", [["a", "<i4"]], 4, None]
+)
 def test_unsupported_v2_dtypes(name: Any) -> None:
     """Fixed-size bytes/str, structured and datetime types are refused, not misread."""
     with pytest.raises(UnknownDataTypeError):
@@ -587,9 +726,21 @@ def test_v3_data_type_extension_object() -> None:
 
 
 # --------------------------------------------------------------------------- hostile documents
-@pytest.mark.parametrize("raw", [b"", b"{", b"[]", b"null", b"1", b'"zarr"', b"\xff\xfe{}",
-                                 b"[" * 100_000, b'{"zarr_format": 3, "node_type": "array"',
-                                 b"\x00" * 10])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b"[]",
+        b"null",
+        b"1",
+        b'"zarr"',
+        b"\xff\xfe{}",
+        b"[" * 100_000,
+        b'{"zarr_format": 3, "node_type": "array"',
+        b"\x00" * 10,
+    ],
+)
 @pytest.mark.parametrize("key", ["zarr.json", ".zarray", ".zgroup", ".zattrs"])
 def test_invalid_json(raw: bytes, key: str) -> None:
     docs: dict[str, Any] = {key: raw}
@@ -605,11 +756,22 @@ def test_load_json_requires_an_object() -> None:
     assert load_json(b'{"a": 1}', "k") == {"a": 1}
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("shape", [-1, 5]), ("shape", [2**63, 1]), ("shape", [2**62 + 1]), ("shape", [1.5, 2]),
-    ("shape", [True, 2]), ("shape", "10"), ("shape", None), ("shape", {"0": 1}), ("shape", [None]),
-    ("shape", [float("nan"), 2]), ("shape", [1] * 65),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("shape", [-1, 5]),
+        ("shape", [2**63, 1]),
+        ("shape", [2**62 + 1]),
+        ("shape", [1.5, 2]),
+        ("shape", [True, 2]),
+        ("shape", "10"),
+        ("shape", None),
+        ("shape", {"0": 1}),
+        ("shape", [None]),
+        ("shape", [float("nan"), 2]),
+        ("shape", [1] * 65),
+    ],
+)
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_bad_shapes(field: str, value: Any, fmt: int) -> None:
     doc = v3_doc(**{field: value}, dimension_names=None) if fmt == 3 else v2_doc(**{field: value})
@@ -618,8 +780,9 @@ def test_bad_shapes(field: str, value: Any, fmt: int) -> None:
         open_doc(raw, "zarr.json" if fmt == 3 else ".zarray")
 
 
-@pytest.mark.parametrize("chunks", [[0, 5], [-1, 5], [4], [4, 5, 6], [4.0, 5], [], "4", None,
-                                    [2**62 + 1, 1]])
+@pytest.mark.parametrize(
+    "chunks", [[0, 5], [-1, 5], [4], [4, 5, 6], [4.0, 5], [], "4", None, [2**62 + 1, 1]]
+)
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_bad_chunks(chunks: Any, fmt: int) -> None:
     if fmt == 3:
@@ -632,11 +795,15 @@ def test_bad_chunks(chunks: Any, fmt: int) -> None:
 
 def test_huge_shape_is_metadata_not_allocation() -> None:
     """A huge but valid shape opens (nothing is allocated); reading a bit of it works."""
-    a = open_doc(v3_doc(shape=[2**62, 2**40], chunk_grid={"name": "regular", "configuration": {
-        "chunk_shape": [1000, 1000]}}))
+    a = open_doc(
+        v3_doc(
+            shape=[2**62, 2**40],
+            chunk_grid={"name": "regular", "configuration": {"chunk_shape": [1000, 1000]}},
+        )
+    )
     assert a.shape == (2**62, 2**40)
     assert a.nchunks == math.ceil(2**62 / 1000) * math.ceil(2**40 / 1000)
-    assert_bits(a[2**62 - 2:, :2], np.zeros((2, 2)))
+    assert_bits(a[2**62 - 2 :, :2], np.zeros((2, 2)))
 
 
 @pytest.mark.parametrize("chunk", [[2**20, 2**20], [2**31, 2**3]])
@@ -644,8 +811,11 @@ def test_huge_shape_is_metadata_not_allocation() -> None:
 def test_chunk_byte_size_over_the_limit(chunk: list[int], fmt: int) -> None:
     assert math.prod(chunk) * 8 > MAX_CHUNK_BYTES
     shape = [2**40, 2**40]
-    doc = v3_doc(shape=shape, chunk_grid={"name": "regular", "configuration": {"chunk_shape": chunk}}) \
-        if fmt == 3 else v2_doc(shape=shape, chunks=chunk)
+    doc = (
+        v3_doc(shape=shape, chunk_grid={"name": "regular", "configuration": {"chunk_shape": chunk}})
+        if fmt == 3
+        else v2_doc(shape=shape, chunks=chunk)
+    )
     with pytest.raises(MetadataError, match="bytes per chunk"):
         open_doc(doc, "zarr.json" if fmt == 3 else ".zarray")
     with pytest.raises(MetadataError):
@@ -676,8 +846,29 @@ def test_unknown_codec_inside_a_shard_names_it() -> None:
 # "Wrong types everywhere": every field and every nested value of a valid document is
 # replaced by hostile values, and every path is deleted.  Whatever happens, only the
 # metadata errors may come out (many replacements are errors, a few are valid).
-HOSTILE = [None, True, 0, -1, 1.5, 2**70, "", "x", "NaN", [], [None], [1, "a"], {}, {"a": 1},
-           [-1, 5], [0, 0], [2**63, 1], [[1]], "0xZZ", {"name": 1}, {"name": "x"}]
+HOSTILE = [
+    None,
+    True,
+    0,
+    -1,
+    1.5,
+    2**70,
+    "",
+    "x",
+    "NaN",
+    [],
+    [None],
+    [1, "a"],
+    {},
+    {"a": 1},
+    [-1, 5],
+    [0, 0],
+    [2**63, 1],
+    [[1]],
+    "0xZZ",
+    {"name": 1},
+    {"name": "x"},
+]
 
 
 def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> Any:
@@ -688,8 +879,8 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> Any:
     else:
         return
     for k, v in items:
-        yield prefix + (k,)
-        yield from _paths(v, prefix + (k,))
+        yield (*prefix, k)
+        yield from _paths(v, (*prefix, k))
 
 
 def _mutations(doc: dict[str, Any]) -> Any:
@@ -711,23 +902,68 @@ def _mutations(doc: dict[str, Any]) -> Any:
 
 HOSTILE_BASES = {
     "v3": ("zarr.json", v3_doc()),
-    "v3-sharded": ("zarr.json", v3_doc(
-        chunk_grid={"name": "regular", "configuration": {"chunk_shape": [4, 10]}},
-        codecs=[{"name": "transpose", "configuration": {"order": [1, 0]}},
-                *_shard(chunk_shape=[5, 2], codecs=[BYTES, {"name": "blosc", "configuration": {
-                    "cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": 8,
-                    "blocksize": 0}}])])),
-    "v3-string": ("zarr.json", v3_doc(data_type="string", fill_value="",
-                                      codecs=[{"name": "vlen-utf8", "configuration": {}}])),
+    "v3-sharded": (
+        "zarr.json",
+        v3_doc(
+            chunk_grid={"name": "regular", "configuration": {"chunk_shape": [4, 10]}},
+            codecs=[
+                {"name": "transpose", "configuration": {"order": [1, 0]}},
+                *_shard(
+                    chunk_shape=[5, 2],
+                    codecs=[
+                        BYTES,
+                        {
+                            "name": "blosc",
+                            "configuration": {
+                                "cname": "lz4",
+                                "clevel": 5,
+                                "shuffle": "shuffle",
+                                "typesize": 8,
+                                "blocksize": 0,
+                            },
+                        },
+                    ],
+                ),
+            ],
+        ),
+    ),
+    "v3-string": (
+        "zarr.json",
+        v3_doc(
+            data_type="string", fill_value="", codecs=[{"name": "vlen-utf8", "configuration": {}}]
+        ),
+    ),
     "v2": (".zarray", v2_doc(filters=[{"id": "delta", "dtype": "<f8"}])),
-    "v2-blosc": (".zarray", v2_doc(
-        compressor={"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0},
-        filters=[{"id": "fixedscaleoffset", "offset": 1, "scale": 2, "dtype": "<f8", "astype": "<i4"},
-                 {"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}])),
+    "v2-blosc": (
+        ".zarray",
+        v2_doc(
+            compressor={"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0},
+            filters=[
+                {
+                    "id": "fixedscaleoffset",
+                    "offset": 1,
+                    "scale": 2,
+                    "dtype": "<f8",
+                    "astype": "<i4",
+                },
+                {"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"},
+            ],
+        ),
+    ),
     "v2-string": (".zarray", v2_doc(dtype="|O", filters=[{"id": "vlen-utf8"}], fill_value="")),
-    "v3-group": ("zarr.json", {"zarr_format": 3, "node_type": "group", "attributes": {"a": 1},
-                               "consolidated_metadata": {"kind": "inline", "must_understand": False,
-                                                         "metadata": {"x": v3_doc()}}}),
+    "v3-group": (
+        "zarr.json",
+        {
+            "zarr_format": 3,
+            "node_type": "group",
+            "attributes": {"a": 1},
+            "consolidated_metadata": {
+                "kind": "inline",
+                "must_understand": False,
+                "metadata": {"x": v3_doc()},
+            },
+        },
+    ),
 }
 
 
@@ -761,36 +997,58 @@ def test_v2_attributes_must_be_an_object() -> None:
         zf.open(store=store_with({"zarr.json": v3_doc(attributes=[1])}), mode="r")
 
 
-@pytest.mark.parametrize("doc", [
-    {"zarr_format": 2},  # .zarray lacking everything
-    v2_doc(zarr_format=3), v2_doc(zarr_format="2"), v2_doc(zarr_format=None),
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"zarr_format": 2},  # .zarray lacking everything
+        v2_doc(zarr_format=3),
+        v2_doc(zarr_format="2"),
+        v2_doc(zarr_format=None),
+    ],
+)
 def test_v2_wrong_format_or_missing_fields(doc: dict[str, Any]) -> None:
     with pytest.raises(MetadataError):
         open_doc(doc, ".zarray")
 
 
-@pytest.mark.parametrize("doc", [
-    {"zarr_format": 3}, {"zarr_format": 3, "node_type": "folder"}, {"node_type": "array"},
-    v3_doc(zarr_format=2), v3_doc(chunk_grid={"name": "rectilinear", "configuration": {}}),
-    v3_doc(chunk_grid={"name": "regular"}), v3_doc(codecs=[]),
-    v3_doc(codecs=[{"name": "zstd", "configuration": {"level": 1}}]),  # no array->bytes codec
-    v3_doc(codecs=[BYTES, BYTES]), v3_doc(dimension_names=["a"]), v3_doc(dimension_names=[1, 2]),
-    v3_doc(dimension_names="ab"),
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"zarr_format": 3},
+        {"zarr_format": 3, "node_type": "folder"},
+        {"node_type": "array"},
+        v3_doc(zarr_format=2),
+        v3_doc(chunk_grid={"name": "rectilinear", "configuration": {}}),
+        v3_doc(chunk_grid={"name": "regular"}),
+        v3_doc(codecs=[]),
+        v3_doc(codecs=[{"name": "zstd", "configuration": {"level": 1}}]),  # no array->bytes codec
+        v3_doc(codecs=[BYTES, BYTES]),
+        v3_doc(dimension_names=["a"]),
+        v3_doc(dimension_names=[1, 2]),
+        v3_doc(dimension_names="ab"),
+    ],
+)
 def test_v3_wrong_format_or_structure(doc: dict[str, Any]) -> None:
     with pytest.raises(ALLOWED):
         parse_v3(doc)
 
 
 # --------------------------------------------------------------------------- round trips
-@pytest.mark.parametrize("doc", [
-    v3_doc(),
-    v3_doc(fill_value="NaN", data_type="float32", dimension_names=[None, "x"], attributes={"a": [1]}),
-    v3_doc(fill_value=["0x7fc00001", -0.0], data_type="complex64"),
-    v3_doc(chunk_key_encoding={"name": "v2", "configuration": {"separator": "/"}}),
-    _sharded_doc(),
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        v3_doc(),
+        v3_doc(
+            fill_value="NaN",
+            data_type="float32",
+            dimension_names=[None, "x"],
+            attributes={"a": [1]},
+        ),
+        v3_doc(fill_value=["0x7fc00001", -0.0], data_type="complex64"),
+        v3_doc(chunk_key_encoding={"name": "v2", "configuration": {"separator": "/"}}),
+        _sharded_doc(),
+    ],
+)
 def test_v3_documents_round_trip(doc: dict[str, Any]) -> None:
     meta = parse_v3(doc)
     assert isinstance(meta, ArrayMetadataV3)
@@ -799,11 +1057,15 @@ def test_v3_documents_round_trip(doc: dict[str, Any]) -> None:
     assert parse_v3(out).to_dict() == out
 
 
-@pytest.mark.parametrize("doc", [
-    v2_doc(), v2_doc(order="F", dtype=">i2", fill_value=-5, compressor=None),
-    v2_doc(fill_value="NaN", filters=[{"id": "delta", "dtype": "<f8", "astype": "<f8"}]),
-    v2_doc(fill_value=None, dimension_separator="/"),
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        v2_doc(),
+        v2_doc(order="F", dtype=">i2", fill_value=-5, compressor=None),
+        v2_doc(fill_value="NaN", filters=[{"id": "delta", "dtype": "<f8", "astype": "<f8"}]),
+        v2_doc(fill_value=None, dimension_separator="/"),
+    ],
+)
 def test_v2_documents_round_trip(doc: dict[str, Any]) -> None:
     meta = parse_zarray(doc, {"attr": 1})
     assert isinstance(meta, ArrayMetadataV2)
@@ -813,9 +1075,16 @@ def test_v2_documents_round_trip(doc: dict[str, Any]) -> None:
 
 
 def test_group_documents_round_trip() -> None:
-    doc = {"zarr_format": 3, "node_type": "group", "attributes": {"x": 2**53 + 1},
-           "consolidated_metadata": {"kind": "inline", "must_understand": False,
-                                     "metadata": {"a": v3_doc()}}}
+    doc = {
+        "zarr_format": 3,
+        "node_type": "group",
+        "attributes": {"x": 2**53 + 1},
+        "consolidated_metadata": {
+            "kind": "inline",
+            "must_understand": False,
+            "metadata": {"a": v3_doc()},
+        },
+    }
     meta = parse_v3(doc)
     assert isinstance(meta, GroupMetadataV3)
     assert strict_loads(meta.to_documents()["zarr.json"]) == doc

@@ -61,8 +61,9 @@ def sample(dtype: Any, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = math.prod(shape)
     if dtype in ("str", str):
-        return np.array([STRINGS[(i * 7 + seed) % len(STRINGS)] for i in range(n)],
-                        dtype=object).reshape(shape)
+        return np.array(
+            [STRINGS[(i * 7 + seed) % len(STRINGS)] for i in range(n)], dtype=object
+        ).reshape(shape)
     if dtype in ("bytes", bytes):
         out = np.empty(n, dtype=object)
         out[:] = [BYTES[(i * 5 + seed) % len(BYTES)] for i in range(n)]
@@ -77,9 +78,16 @@ def sample(dtype: Any, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
         flat[: min(n, 3)] = [info.min, info.max, 0][: min(n, 3)]
     elif dt.kind == "f":
         flat = (rng.standard_normal(n) * 1000).astype(native)
-        specials = [np.nan, -0.0, np.inf, -np.inf, float_with_bits(native, PAYLOAD_NAN[native.itemsize]),
-                    float_with_bits(native, NEGATIVE_NAN[native.itemsize]), np.finfo(native).max,
-                    np.finfo(native).smallest_subnormal]
+        specials = [
+            np.nan,
+            -0.0,
+            np.inf,
+            -np.inf,
+            float_with_bits(native, PAYLOAD_NAN[native.itemsize]),
+            float_with_bits(native, NEGATIVE_NAN[native.itemsize]),
+            np.finfo(native).max,
+            np.finfo(native).smallest_subnormal,
+        ]
         for i, v in enumerate(specials[:n]):
             flat[(i * 11) % n] = v
     elif dt.kind == "c":
@@ -133,9 +141,9 @@ def assert_bits_equal(got: Any, expected: Any) -> None:
         assert [type(x) for x in g] == [type(x) for x in e]
         assert g == e
         return
-    assert got.dtype.kind == expected.dtype.kind and got.dtype.itemsize == expected.dtype.itemsize, (
-        f"dtype {got.dtype} != {expected.dtype}"
-    )
+    assert (
+        got.dtype.kind == expected.dtype.kind and got.dtype.itemsize == expected.dtype.itemsize
+    ), f"dtype {got.dtype} != {expected.dtype}"
     np.testing.assert_array_equal(_bits(got), _bits(expected))
 
 
@@ -145,7 +153,9 @@ def assert_same_scalar(got: Any, expected: Any, dtype: Any) -> None:
         return
     assert got is not None
     dt = np.dtype(dtype)
-    np.testing.assert_array_equal(_bits(np.array(got, dtype=dt)), _bits(np.array(expected, dtype=dt)))
+    np.testing.assert_array_equal(
+        _bits(np.array(got, dtype=dt)), _bits(np.array(expected, dtype=dt))
+    )
 
 
 # --------------------------------------------------------------------------- cases
@@ -224,7 +234,11 @@ def _zarr_dtype(case: Case) -> Any:
 
 def _fill_for_zarr(case: Case) -> Any:
     fv = case.fill_value
-    if case.dtype not in ("str", "bytes") and np.dtype(case.dtype).kind == "c" and isinstance(fv, list):
+    if (
+        case.dtype not in ("str", "bytes")
+        and np.dtype(case.dtype).kind == "c"
+        and isinstance(fv, list)
+    ):
         return complex(fv[0], fv[1])
     return fv
 
@@ -261,28 +275,51 @@ def write_with_zarr(case: Case, path: str, data: np.ndarray | None = None) -> An
             common["dimension_names"] = case.dimension_names
         cke = _key_encoding(case)
         if case.codecs is not None:
-            z = zarr.create(store=store, chunks=case.chunks, zarr_format=3, codecs=case.codecs,
-                            chunk_key_encoding=cke, **common)
+            z = zarr.create(
+                store=store,
+                chunks=case.chunks,
+                zarr_format=3,
+                codecs=case.codecs,
+                chunk_key_encoding=cke,
+                **common,
+            )
         else:
-            z = zarr.create_array(store, chunks=case.chunks, zarr_format=3,
-                                  chunk_key_encoding=None if cke is None else
-                                  {"name": cke[0], "separator": cke[1]}, **common)
+            z = zarr.create_array(
+                store,
+                chunks=case.chunks,
+                zarr_format=3,
+                chunk_key_encoding=None if cke is None else {"name": cke[0], "separator": cke[1]},
+                **common,
+            )
     else:
         kw: dict[str, Any] = {}
         if case.compressor is not DEFAULT:
-            kw["compressors"] = None if case.compressor is None else numcodecs.get_codec(dict(case.compressor))
+            kw["compressors"] = (
+                None if case.compressor is None else numcodecs.get_codec(dict(case.compressor))
+            )
         if case.filters is not None:
             kw["filters"] = [numcodecs.get_codec(dict(f)) for f in case.filters]
         sep = case.separator or "."
-        z = zarr.create_array(store, chunks=case.chunks, zarr_format=2, order=case.order,
-                              chunk_key_encoding={"name": "v2", "separator": sep}, **kw, **common)
+        z = zarr.create_array(
+            store,
+            chunks=case.chunks,
+            zarr_format=2,
+            order=case.order,
+            chunk_key_encoding={"name": "v2", "separator": sep},
+            **kw,
+            **common,
+        )
     _write_region(z, case, data)
     return z
 
 
 def zarrfast_kwargs(case: Case) -> dict[str, Any]:
-    kw: dict[str, Any] = {"shape": case.shape, "chunks": case.chunks, "dtype": case.dtype,
-                          "zarr_format": case.zarr_format}
+    kw: dict[str, Any] = {
+        "shape": case.shape,
+        "chunks": case.chunks,
+        "dtype": case.dtype,
+        "zarr_format": case.zarr_format,
+    }
     if case.dtype == "str":
         kw["dtype"] = str
     elif case.dtype == "bytes":
@@ -299,7 +336,10 @@ def zarrfast_kwargs(case: Case) -> dict[str, Any]:
         if case.chunk_key_encoding is not None:
             kw["chunk_key_encoding"] = case.chunk_key_encoding
         elif case.separator is not None:
-            kw["chunk_key_encoding"] = {"name": "default", "configuration": {"separator": case.separator}}
+            kw["chunk_key_encoding"] = {
+                "name": "default",
+                "configuration": {"separator": case.separator},
+            }
     else:
         if case.compressor is not DEFAULT:
             kw["compressor"] = case.compressor
@@ -382,7 +422,11 @@ def check_zarr_reads(case: Case, path: str, expected: np.ndarray) -> Any:
         assert z.metadata.dimension_names == names
     got = z[...]
     if case.dtype == "str":
-        got = np.array(got, dtype=object) if isinstance(got, str) else np.asarray(got.tolist(), dtype=object)
+        got = (
+            np.array(got, dtype=object)
+            if isinstance(got, str)
+            else np.asarray(got.tolist(), dtype=object)
+        )
     assert_bits_equal(got, expected)
     return z
 
@@ -412,15 +456,17 @@ def chunk_files(path: str) -> dict[str, bytes]:
     return out
 
 
-def shard_inner_chunks(blob: bytes, conf: dict[str, Any], shard_shape: tuple[int, ...]) -> list[bytes | None]:
+def shard_inner_chunks(
+    blob: bytes, conf: dict[str, Any], shard_shape: tuple[int, ...]
+) -> list[bytes | None]:
     """The inner chunks of one shard in C order of the inner grid (``None`` = absent)."""
     n = math.prod(s // c for s, c in zip(shard_shape, conf["chunk_shape"]))
     has_crc = any(c["name"] == "crc32c" for c in conf["index_codecs"])
     size = 16 * n + (4 if has_crc else 0)
     start = conf.get("index_location", "end") == "start"
-    raw = blob[:size] if start else blob[len(blob) - size:]
+    raw = blob[:size] if start else blob[len(blob) - size :]
     index = np.frombuffer(raw[: 16 * n], dtype="<u8").reshape(n, 2)
     out: list[bytes | None] = []
     for offset, nbytes in index.tolist():
-        out.append(None if offset == 2**64 - 1 else blob[offset: offset + nbytes])
+        out.append(None if offset == 2**64 - 1 else blob[offset : offset + nbytes])
     return out

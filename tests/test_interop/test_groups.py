@@ -174,7 +174,9 @@ def test_attribute_updates_both_ways(fmt: int, tmp_path: Path) -> None:
     assert zg["a"].attrs.asdict() == {"units": "m", "scale": [1.5, -0.0]}
     zg["a"].attrs["from_zarr"] = {"deep": [2**53 + 1]}
     assert dict(zf.open(path=path + "/a", mode="r").attrs) == {
-        "units": "m", "scale": [1.5, -0.0], "from_zarr": {"deep": [2**53 + 1]}
+        "units": "m",
+        "scale": [1.5, -0.0],
+        "from_zarr": {"deep": [2**53 + 1]},
     }
 
 
@@ -182,8 +184,9 @@ def test_attribute_updates_both_ways(fmt: int, tmp_path: Path) -> None:
 def test_resize_and_append_read_by_zarr(fmt: int, tmp_path: Path) -> None:
     """Shrinking deletes chunks outside the new shape; zarr-python sees the same array."""
     path = str(tmp_path / "r")
-    a = zf.create(shape=(10, 7), chunks=(3, 3), dtype="i2", zarr_format=fmt, path=path,
-                  compressor=None)
+    a = zf.create(
+        shape=(10, 7), chunks=(3, 3), dtype="i2", zarr_format=fmt, path=path, compressor=None
+    )
     data = np.arange(70, dtype="i2").reshape(10, 7) + 1
     a[...] = data
     a.resize((4, 5))
@@ -200,8 +203,14 @@ def test_resize_and_append_read_by_zarr(fmt: int, tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", [2, 3])
 def test_zarr_resized_array_read_by_zarrfast(fmt: int, tmp_path: Path) -> None:
     path = str(tmp_path / "r")
-    z = zarr.create_array(LocalStore(path), shape=(10, 7), chunks=(3, 3), dtype="f4",
-                          zarr_format=fmt, fill_value=float("nan"))
+    z = zarr.create_array(
+        LocalStore(path),
+        shape=(10, 7),
+        chunks=(3, 3),
+        dtype="f4",
+        zarr_format=fmt,
+        fill_value=float("nan"),
+    )
     z[...] = np.arange(70, dtype="f4").reshape(10, 7)
     z.resize((5, 9))
     a = zf.open(path=path, mode="r")
@@ -218,13 +227,27 @@ def test_zarr_resized_array_read_by_zarrfast(fmt: int, tmp_path: Path) -> None:
 def test_write_empty_chunks_true(fmt: int, tmp_path: Path) -> None:
     """Chunks equal to the fill value stored by one are read by the other."""
     p1, p2 = str(tmp_path / "z"), str(tmp_path / "f")
-    z = zarr.create_array(LocalStore(p1), shape=(4, 4), chunks=(2, 2), dtype="i4",
-                          zarr_format=fmt, fill_value=3, config={"write_empty_chunks": True})
+    z = zarr.create_array(
+        LocalStore(p1),
+        shape=(4, 4),
+        chunks=(2, 2),
+        dtype="i4",
+        zarr_format=fmt,
+        fill_value=3,
+        config={"write_empty_chunks": True},
+    )
     z[...] = 3
     assert zf.open(path=p1, mode="r").nchunks_initialized == 4
     assert_bits_equal(zf.open(path=p1, mode="r")[...], np.full((4, 4), 3, dtype="i4"))
-    a = zf.create(shape=(4, 4), chunks=(2, 2), dtype="i4", zarr_format=fmt, fill_value=3,
-                  path=p2, write_empty_chunks=True)
+    a = zf.create(
+        shape=(4, 4),
+        chunks=(2, 2),
+        dtype="i4",
+        zarr_format=fmt,
+        fill_value=3,
+        path=p2,
+        write_empty_chunks=True,
+    )
     a[...] = 3
     zr = zarr.open_array(LocalStore(p2, read_only=True), mode="r")
     assert zr.nchunks_initialized == 4

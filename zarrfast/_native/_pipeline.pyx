@@ -131,6 +131,45 @@ cdef class _Tables:
 
 
 # ----------------------------------------------------------------------------- engine
+_io_executor = None
+_io_pid = 0
+
+
+def _store_batch(store, to_set, to_delete):
+    if to_set:
+        store.set_many(to_set)
+    if to_delete:
+        store.delete_many(to_delete)
+
+
+cdef class _Writer:
+    """At most one store batch in flight on a helper thread (errors surface at the next
+    submit/wait); the executor is per process (rebuilt after fork)."""
+
+    cdef object future
+
+    cdef _executor(self):
+        global _io_executor, _io_pid
+        if _io_executor is None or _io_pid != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+            _io_executor = ThreadPoolExecutor(1, thread_name_prefix="zarrfast-native-io")
+            _io_pid = os.getpid()
+        return _io_executor
+
+    cdef wait(self):
+        f, self.future = self.future, None
+        if f is not None:
+            f.result()
+
+    cdef submit(self, store, list to_set, list to_delete):
+        self.wait()
+        if to_set or to_delete:
+            self.future = self._executor().submit(_store_batch, store, to_set, to_delete)
+
+    def finish(self):
+        self.wait()
+
+
 cdef class _Views:
     """n Py_buffer views held until release() (or collection)."""
 
@@ -921,10 +960,21 @@ cdef class NativeEngine:
         # bound the encoded bytes a batch holds (outputs are allocated at the encode bound)
         size = max(1, min(size, int(config.batch_bytes) // max(<Py_ssize_t>self.bound, 1)))
         cdef Py_ssize_t t0 = 0, nt
-        while t0 < T.ntasks:
-            nt = min(size, T.ntasks - t0)
-            self._write_batch(T, &L, base, t0, nt, write_empty_chunks)
-            t0 += nt
+        writer = None
+        if T.ntasks > size or T.ntasks > 8:
+            # store batch k on a helper thread while batch k+1 encodes: smaller batches
+            # (~32 MiB of outputs) keep both sides busy and bound what is in flight
+            size = max(1, min(size, max(2 * chunk_threads(size),
+                                        (32 << 20) // max(<Py_ssize_t>self.bound, 1))))
+            writer = _Writer()
+        try:
+            while t0 < T.ntasks:
+                nt = min(size, T.ntasks - t0)
+                self._write_batch(T, &L, base, t0, nt, write_empty_chunks, writer)
+                t0 += nt
+        finally:
+            if writer is not None:
+                writer.finish()
 
     cdef _write_sharded(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
                         bint write_empty):
@@ -932,6 +982,14 @@ cdef class NativeEngine:
         straight into one buffer, compact it, append/prepend the index (+ crc32c) and
         store the shard with one write; all-fill shards are deleted."""
         shards = self._shards(I)
+        cdef _Writer writer = _Writer()
+        try:
+            self._encode_shards(I, L, base, write_empty, shards, writer)
+        finally:
+            writer.finish()
+
+    cdef _encode_shards(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
+                        bint write_empty, list shards, _Writer writer):
         cdef Py_ssize_t n, t, nd = self.ndim, pos, data0, total
         cdef int64_t[::1] flat
         cdef uint8_t *buf
@@ -1024,17 +1082,15 @@ cdef class NativeEngine:
                 free(dstcap)
                 free(old)
                 free(oldlen)
-            if pending >= int(config.batch_bytes) // 4:
-                self.store.set_many(to_set)
+            if pending >= (32 << 20):
+                # store on the helper thread while the next shard encodes
+                writer.submit(self.store, to_set, [])
                 to_set = []
                 pending = 0
-        if to_set:
-            self.store.set_many(to_set)
-        if to_delete:
-            self.store.delete_many(to_delete)
+        writer.submit(self.store, to_set, to_delete)
 
     cdef _write_batch(self, _Tables T, zf_batch_layout *L, const uint8_t *base, Py_ssize_t t0,
-                      Py_ssize_t nt, bint write_empty):
+                      Py_ssize_t nt, bint write_empty, object writer):
         cdef int32_t *entries = <int32_t *>calloc(max(1, nt * max(self.ndim, 1)), sizeof(int32_t))
         cdef uint8_t *complete = <uint8_t *>calloc(max(1, nt), 1)
         cdef Py_buffer *views = <Py_buffer *>calloc(max(1, nt), sizeof(Py_buffer))
@@ -1104,10 +1160,15 @@ cdef class NativeEngine:
                         raise MemoryError()
                 to_set.append((keys[i], <object>owned))
                 Py_XDECREF(owned)
-            if to_set:
-                self.store.set_many(to_set)
-            if to_delete:
-                self.store.delete_many(to_delete)
+            if writer is not None and not locks:
+                (<_Writer>writer).submit(self.store, to_set, to_delete)
+            else:
+                if writer is not None:
+                    (<_Writer>writer).wait()  # keep stores in batch order
+                if to_set:
+                    self.store.set_many(to_set)
+                if to_delete:
+                    self.store.delete_many(to_delete)
         finally:
             for lk in reversed(locks):
                 lk.release()

@@ -256,7 +256,8 @@ class Group:
         kept = {k: v for k, v in cons.items() if k != name and not k.startswith(name + "/")}
         if self.zarr_format == 3:
             assert isinstance(stored, GroupMetadata)
-            write_documents(self._store, self._path, stored.evolve(consolidated=kept).to_documents())
+            docs = stored.evolve(consolidated=kept).to_documents()
+            write_documents(self._store, self._path, docs)
         else:
             key = f"{self._path}/.zmetadata" if self._path else ".zmetadata"
             self._store.set(key, dump_json({"metadata": kept, "zarr_consolidated_format": 1}))

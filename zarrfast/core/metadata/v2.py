@@ -143,18 +143,18 @@ def parse_zarray(
         raise MetadataError(f"expected filters to be null or a list in {key!r}, got {raw_filters!r}")
     data_type = parse_v2_dtype(doc["dtype"], raw_filters)
     raw_comp = doc["compressor"]
-    compressor = None
+    comp: Codec | None = None
     try:
         filters = tuple(codec_from_json(f, 2) for f in raw_filters or [])
         if raw_comp is not None:
-            compressor = codec_from_json(raw_comp, 2)
+            comp = codec_from_json(raw_comp, 2)
     except UnknownCodecError:
         raise
     except CodecError as exc:  # a known codec with a bad configuration
         raise MetadataError(f"invalid filters or compressor in {key!r}: {exc}") from exc
-    if raw_comp is not None:
-        if not isinstance(compressor, BytesBytesCodec):
-            raise MetadataError(f"v2 compressor {raw_comp!r} is not a bytes-to-bytes codec")
+    if comp is not None and not isinstance(comp, BytesBytesCodec):
+        raise MetadataError(f"v2 compressor {raw_comp!r} is not a bytes-to-bytes codec")
+    compressor = comp
     order = doc["order"]
     sep = doc.get("dimension_separator", ".")
     if sep is None:
