@@ -1,6 +1,7 @@
 /* zf_batch.c - see zf_batch.h. */
 #include "zf_batch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,8 @@ typedef struct {
     uint8_t *const *dst;
     const size_t *dstcap;
     size_t *dstlen;
+    int fsync;        /* encode_files: fsync each file and its directory */
+    const char *tag;  /* encode_files: per-call part of the temp names */
     /* both */
     const int32_t *entries;
     int *status;
@@ -340,8 +343,11 @@ void zf_batch_decode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
 #endif
 }
 
-static void zf_encode_task(void *ctx, size_t t, int w) {
-    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_encode */
+/* Build and encode task t into `dst` (capacity dstcap; NULL: a worker scratch buffer big
+ * enough for the chained bound).  On ZF_OK out_data/out_len hold the encoded bytes (which may
+ * be a scratch buffer); ZF_BATCH_DELETE when all fill and !write_empty. */
+static int zf_encode_one(zf_batch_ctx *B, size_t t, int w, uint8_t *dst, size_t dstcap,
+                         const uint8_t **out_data, size_t *out_len) {
     const zf_batch_layout *L = B->L;
     zf_scratch *s = &B->scratch[w];
     zf_geom g;
@@ -350,68 +356,146 @@ static void zf_encode_task(void *ctx, size_t t, int w) {
     size_t len, n_items = L->chunk_nbytes / (L->itemsize ? L->itemsize : 1);
     int i, rc;
     zf_task_geom(L, B->entries + t * (size_t)L->ndim, &g);
-    if (L->ncodecs == 0) {
-        if (B->dstcap[t] < L->chunk_nbytes) {
-            B->status[t] = ZF_ERR_DST_FULL;
-            return;
-        }
-        cb = B->dst[t];
+    if (L->ncodecs == 0 && dst != NULL) {
+        if (dstcap < L->chunk_nbytes) return ZF_ERR_DST_FULL;
+        cb = dst;
     } else {
         cb = zf_scratch_get(s, 2, L->chunk_nbytes);
-        if (!cb) {
-            B->status[t] = ZF_ERR_NOMEM;
-            return;
-        }
+        if (!cb) return ZF_ERR_NOMEM;
     }
     if (!B->complete[t] && B->old[t] != NULL) {
         rc = zf_decode_chain(B, s, B->old[t], B->oldlen[t], B->lowest == 0 ? cb : NULL, &data,
                              &len);
-        if (rc != ZF_OK) {
-            B->status[t] = rc;
-            return;
-        }
+        if (rc != ZF_OK) return rc;
         if (data != cb) memcpy(cb, data, len);
     } else if (!B->complete[t] || !g.whole) {
         zf_fill_items(cb, n_items, L->fill, L->itemsize);
     }
     zf_ndcopy(L->ndim, g.counts, cb + g.coff, g.cstr, B->in + g.aoff, L->array_strides,
               L->itemsize, L->swap_unit);
-    if (!B->write_empty && zf_all_equal(cb, L->chunk_nbytes, L->fill, L->itemsize)) {
-        B->status[t] = ZF_BATCH_DELETE;
-        return;
-    }
+    if (!B->write_empty && zf_all_equal(cb, L->chunk_nbytes, L->fill, L->itemsize))
+        return ZF_BATCH_DELETE;
     data = cb;
     len = L->chunk_nbytes;
     for (i = 0; i < L->ncodecs; i++) {
         const zf_codec_step *c = &L->codecs[i];
         uint8_t *out;
         size_t cap, got = 0;
-        if (i == L->ncodecs - 1) {
-            out = B->dst[t];
-            cap = B->dstcap[t];
+        if (i == L->ncodecs - 1 && dst != NULL) {
+            out = dst;
+            cap = dstcap;
         } else {
             rc = zf_codec_encode_bound(c->kind, c->params, c->nparams, len, &cap);
-            if (rc != ZF_OK) {
-                B->status[t] = rc;
-                return;
-            }
-            out = zf_scratch_get(s, i % 2, cap);
-            if (!out) {
-                B->status[t] = ZF_ERR_NOMEM;
-                return;
-            }
+            if (rc != ZF_OK) return rc;
+            /* ping-pong 0/1; the last step of a file write lands in buffer 3 */
+            out = zf_scratch_get(s, i == L->ncodecs - 1 ? 3 : i % 2, cap);
+            if (!out) return ZF_ERR_NOMEM;
         }
         rc = zf_codec_encode_ctx(&s->codec, c->kind, c->params, c->nparams, data, len, out, cap, &got);
-        if (rc != ZF_OK) {
-            B->status[t] = rc;
-            return;
-        }
+        if (rc != ZF_OK) return rc;
         data = out;
         len = got;
     }
-    B->dstlen[t] = len;
+    *out_data = data;
+    *out_len = len;
+    return ZF_OK;
+}
+
+static void zf_encode_task(void *ctx, size_t t, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_encode */
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = zf_encode_one(B, t, w, B->dst[t], B->dstcap[t], &data, &len);
+    if (rc == ZF_OK) B->dstlen[t] = len;
+    B->status[t] = rc;
+}
+
+#ifndef _WIN32
+/* Write data to a fresh temp file next to `path`, then rename it over `path`.  0 or -1
+ * with errno in *err (the temp file is removed on any failure). */
+static int zf_write_file_atomic(const char *path, const uint8_t *data, size_t len, int fsync_,
+                                const char *tag, int w, size_t t, int *err) {
+    char tmp[4096];
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) : 0;
+    size_t done = 0;
+    unsigned attempt;
+    int fd = -1, n;
+    if (!slash || dirlen + 96 + strlen(tag) >= sizeof(tmp)) {
+        *err = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, dirlen);
+    for (attempt = 0; attempt < 64; attempt++) {
+        /* unique per process (pid), call (tag), worker and task; O_EXCL guards the rest
+         * (e.g. a crashed writer whose pid was recycled) */
+        n = snprintf(tmp + dirlen, sizeof(tmp) - dirlen, "/.zftmp-%ld-%s-%d-%zu-%u",
+                     (long)getpid(), tag, w, t, attempt);
+        if (n < 0 || (size_t)n >= sizeof(tmp) - dirlen) {
+            *err = ENAMETOOLONG;
+            return -1;
+        }
+#ifdef O_CLOEXEC
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+#else
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+#endif
+        if (fd >= 0 || errno != EEXIST) break;
+    }
+    if (fd < 0) {
+        *err = errno;
+        return -1;
+    }
+    while (done < len) {
+        ssize_t k = write(fd, data + done, len - done);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            goto fail;
+        }
+        done += (size_t)k;
+    }
+    if (fsync_ && fsync(fd) != 0) goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) goto fail;
+    if (fsync_) {
+        int dfd;
+        tmp[dirlen] = '\0';
+        dfd = open(dirlen ? tmp : "/", O_RDONLY);
+        if (dfd >= 0) {
+            (void)fsync(dfd); /* some filesystems refuse fsync on a directory */
+            close(dfd);
+        }
+    }
+    return 0;
+fail:
+    *err = errno;
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    return -1;
+}
+
+static void zf_encode_file_task(void *ctx, size_t t, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_encode_files */
+    const uint8_t *data = NULL;
+    size_t len = 0;
+    int err = 0;
+    int rc = zf_encode_one(B, t, w, NULL, 0, &data, &len);
+    if (rc != ZF_OK) {
+        B->status[t] = rc;
+        return;
+    }
+    if (zf_write_file_atomic(B->paths[t], data, len, B->fsync, B->tag, w, t, &err) != 0) {
+        B->errnos[t] = err;
+        B->status[t] = ZF_BATCH_IO_ERROR;
+        return;
+    }
     B->status[t] = ZF_OK;
 }
+#endif
 
 void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
                      const uint8_t *in, size_t ntasks, const int32_t *entries,
@@ -441,4 +525,91 @@ void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
     }
     zf_pool_for(pool, ntasks, maxworkers, zf_encode_task, &B);
     zf_scratch_free(B.scratch, maxworkers, pool);
+}
+
+void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                           const uint8_t *in, size_t ntasks, const int32_t *entries,
+                           const uint8_t *complete, const uint8_t *const *old,
+                           const size_t *oldlen, int write_empty, const char *const *paths,
+                           int fsync_, const char *tag, int *status, int *errnos) {
+    zf_batch_ctx B;
+    size_t t;
+#ifdef _WIN32
+    for (t = 0; t < ntasks; t++) status[t] = ZF_ERR_UNSUPPORTED;
+    (void)pool; (void)maxworkers; (void)L; (void)in; (void)entries; (void)complete;
+    (void)old; (void)oldlen; (void)write_empty; (void)paths; (void)fsync_; (void)tag;
+    (void)errnos;
+#else
+    memset(&B, 0, sizeof(B));
+    B.L = L;
+    B.lowest = zf_lowest_codec(L);
+    B.in = in;
+    B.complete = complete;
+    B.old = old;
+    B.oldlen = oldlen;
+    B.write_empty = write_empty;
+    B.paths = paths;
+    B.fsync = fsync_;
+    B.tag = tag;
+    B.errnos = errnos;
+    B.entries = entries;
+    B.status = status;
+    B.scratch = zf_scratch_new(maxworkers, pool);
+    if (!B.scratch || L->ndim > ZF_NDCOPY_MAXDIM) {
+        for (t = 0; t < ntasks; t++) status[t] = B.scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
+        free(B.scratch);
+        return;
+    }
+    zf_pool_for(pool, ntasks, maxworkers, zf_encode_file_task, &B);
+    zf_scratch_free(B.scratch, maxworkers, pool);
+#endif
+}
+
+typedef struct {
+    const zf_codec_step *codec;
+    const uint8_t *const *src;
+    const size_t *srclen;
+    uint8_t *out;
+    size_t size;
+    zf_scratch *scratch;
+    int *status;
+} zf_raw_ctx;
+
+static void zf_decode_raw_task(void *ctx, size_t t, int w) {
+    zf_raw_ctx *R = (zf_raw_ctx *)ctx; /* the zf_raw_ctx of zf_batch_decode_raw */
+    size_t got = 0;
+    int rc;
+    if (R->codec == NULL) {
+        if (R->srclen[t] != R->size) {
+            R->status[t] = ZF_ERR_SIZE_MISMATCH;
+            return;
+        }
+        memcpy(R->out + t * R->size, R->src[t], R->size);
+        R->status[t] = ZF_OK;
+        return;
+    }
+    rc = zf_codec_decode_ctx(&R->scratch[w].codec, R->codec->kind, R->codec->params,
+                             R->codec->nparams, R->src[t], R->srclen[t], R->out + t * R->size,
+                             R->size, &got);
+    R->status[t] = (rc == ZF_OK && got != R->size) ? ZF_ERR_SIZE_MISMATCH : rc;
+}
+
+void zf_batch_decode_raw(zf_pool *pool, int maxworkers, const zf_codec_step *codec,
+                         size_t ntasks, const uint8_t *const *src, const size_t *srclen,
+                         uint8_t *out, size_t size, int *status) {
+    zf_raw_ctx R;
+    size_t t;
+    R.codec = codec;
+    R.src = src;
+    R.srclen = srclen;
+    R.out = out;
+    R.size = size;
+    R.status = status;
+    R.scratch = zf_scratch_new(maxworkers, pool);
+    if (!R.scratch) {
+        for (t = 0; t < ntasks; t++) status[t] = ZF_ERR_NOMEM;
+        return;
+    }
+    zf_pool_for(pool, ntasks, maxworkers, zf_decode_raw_task, &R);
+    zf_scratch_free(R.scratch, maxworkers, pool);
 }

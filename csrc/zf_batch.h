@@ -82,4 +82,24 @@ void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
                      int write_empty, uint8_t *const *dst, const size_t *dstcap,
                      size_t *dstlen, int *status);
 
+/* As zf_batch_encode, but each worker writes task t's encoded chunk itself to the file
+ * paths[t], atomically: a new temp file ".zftmp-<pid>-<tag>-<worker>-<task>-<n>" in the
+ * same directory (which must exist), written, fsync'd when fsync_ != 0, renamed over
+ * paths[t] (then the directory is fsync'd too).  A killed writer leaves at most a temp
+ * file, never a torn chunk.  All-fill chunks (when !write_empty) are not written and get
+ * ZF_BATCH_DELETE (the caller deletes them); a failed write gets ZF_BATCH_IO_ERROR with
+ * errnos[t] (ENOENT: the directory is missing) and leaves no temp file.  POSIX only. */
+void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                           const uint8_t *in, size_t ntasks, const int32_t *entries,
+                           const uint8_t *complete, const uint8_t *const *old,
+                           const size_t *oldlen, int write_empty, const char *const *paths,
+                           int fsync_, const char *tag, int *status, int *errnos);
+
+/* The codec-only bound of a read (the benchmark "ceiling"): decode src[t] with `codec`
+ * (NULL: memcpy) into out + t * size (exactly size bytes expected), one reused library
+ * context per worker, no layout work. */
+void zf_batch_decode_raw(zf_pool *pool, int maxworkers, const zf_codec_step *codec,
+                         size_t ntasks, const uint8_t *const *src, const size_t *srclen,
+                         uint8_t *out, size_t size, int *status);
+
 #endif /* ZF_BATCH_H */

@@ -1097,3 +1097,49 @@ def assert_bits(got: Any, want: Any) -> None:
     g = np.ascontiguousarray(got).astype(got.dtype.newbyteorder("="))
     w = np.ascontiguousarray(want).astype(g.dtype)
     assert g.tobytes() == w.tobytes()
+
+
+# --------------------------------------------------------------------------- user fill values
+@pytest.mark.parametrize(
+    ("value", "dtype", "expected"),
+    [
+        ("NaN", "float32", [0x7FC00000]),
+        ("nan", "float32", [0x7FC00000]),
+        ("0x7fc00001", "float32", [0x7FC00001]),
+        ("-Infinity", "float16", [0xFC00]),
+        (-0.0, "float64", [0x8000000000000000]),
+        ([1.0, "NaN"], "complex64", [0x3F800000, 0x7FC00000]),
+        ((float("nan"), -0.0), "complex128", [0x7FF8000000000000, 0x8000000000000000]),
+        (complex(0, 1), "complex64", [0, 0x3F800000]),
+        (2**64 - 1, "uint64", [2**64 - 1]),
+        (-(2**63), "int64", [2**63]),
+        (3.0, "int8", [3]),
+    ],
+)
+def test_fill_value_from_user(value: Any, dtype: str, expected: list[int]) -> None:
+    assert bits(fill_value_from_user(value, v3(dtype)), dtype) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype"),
+    [
+        ("x", "int32"),
+        (1.5, "int32"),
+        (float("inf"), "int64"),
+        (2**64, "uint64"),
+        (-1, "uint8"),
+        (1e300, "float32"),
+        (complex(1, 2), "float64"),
+        ([1, 2], "float64"),
+        ([1, 2, 3], "complex64"),
+        (b"ab", "float64"),
+        ("0xZZ", "float32"),
+        (1, "string"),
+        ("a", "variable_length_bytes"),
+    ],
+)
+def test_bad_fill_value_from_user(value: Any, dtype: str) -> None:
+    with pytest.raises(MetadataError):
+        fill_value_from_user(value, v3(dtype))
+    with pytest.raises(MetadataError):
+        zf.create(shape=(1,), dtype=v3(dtype), fill_value=value)

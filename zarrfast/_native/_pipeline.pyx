@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_XDECREF
 from libc.stddef cimport ptrdiff_t
@@ -43,6 +43,21 @@ cdef enum:
     MAXDIM = 32
 
 cdef uint8_t _EMPTY[1]
+
+cdef extern from "errno.h":
+    enum:
+        ENOENT_ "ENOENT"
+
+_tag_lock = threading.Lock()
+_tag_count = 0
+
+
+def _next_tag():
+    """A per-call part of native temp-file names (the C side adds pid, worker, task)."""
+    global _tag_count
+    with _tag_lock:
+        _tag_count += 1
+        return f"{os.urandom(3).hex()}{_tag_count:x}".encode()
 
 # ----------------------------------------------------------------------------- thread pool
 cdef class _PoolHandle:
@@ -95,6 +110,48 @@ cpdef int chunk_threads(Py_ssize_t nchunks):
     """
     cdef int n = max(1, int(config.num_threads))
     return <int>min(<Py_ssize_t>n, max(nchunks, 1))
+
+
+def decode_raw_into(kind, params, payloads, out, Py_ssize_t size):
+    """Decode every buffer of ``payloads`` with one native codec (``kind`` a
+    ``_codecs.KINDS`` code, or None for a plain copy) into ``out[t * size:(t + 1) * size]``
+    on the native pool at ``config.num_threads`` workers: the codec-only work of a read,
+    used as the benchmark ceiling.  Raises DecodeError on any failure."""
+    cdef Py_ssize_t n = len(payloads), t
+    cdef zf_codec_step step
+    cdef _TaskArrays A = _TaskArrays(n, 1)
+    cdef _Views V = _Views(n)
+    cdef Py_buffer ob
+    cdef zf_pool *pool
+    cdef int workers
+    cdef const zf_codec_step *sp = NULL
+    if kind is not None:
+        if len(params) > ZF_BATCH_MAXPARAMS:
+            raise ValueError("too many codec parameters")
+        step.kind = kind
+        step.nparams = len(params)
+        for t, p in enumerate(params):
+            step.params[t] = p
+        sp = &step
+    for t in range(n):
+        A.src[t] = V.take(t, payloads[t], &A.lens[t])
+    PyObject_GetBuffer(out, &ob, PyBUF_WRITABLE)
+    try:
+        if ob.len < n * size:
+            raise ValueError(f"output holds {ob.len} bytes, need {n * size}")
+        pool = _get_pool(max(1, int(config.num_threads)))
+        workers = chunk_threads(n)
+        # sources are held by V, `ob` is a writable view of at least n * size bytes;
+        # task t writes only out[t * size:(t + 1) * size]
+        with nogil:
+            zf_batch_decode_raw(pool, workers, sp, <size_t>n, A.src, A.lens,
+                                <uint8_t *>ob.buf, <size_t>size, A.status)
+    finally:
+        PyBuffer_Release(&ob)
+        V.release()
+    for t in range(n):
+        if A.status[t] != ZF_OK:
+            raise _error(A.status[t], f"payload {t}", False)
 
 
 # ----------------------------------------------------------------------------- errors
@@ -957,9 +1014,20 @@ cdef class NativeEngine:
             return self._write_sharded(T, &L, base, write_empty_chunks)
         self._layout(T, &L, False)
         cdef Py_ssize_t size = max(1, int(config.batch_size))
+        cdef Py_ssize_t t0 = 0, nt
+        paths_of = getattr(self.store, "native_write_paths", None)
+        if paths_of is not None:
+            # the workers encode and write the files themselves (atomically): a batch
+            # holds one encoded chunk per worker, so its size only bounds the key lists
+            while t0 < T.ntasks:
+                nt = min(size, T.ntasks - t0)
+                if not self._write_files(T, &L, base, t0, nt, write_empty_chunks, paths_of):
+                    break
+                t0 += nt
+            if t0 >= T.ntasks:
+                return
         # bound the encoded bytes a batch holds (outputs are allocated at the encode bound)
         size = max(1, min(size, int(config.batch_bytes) // max(<Py_ssize_t>self.bound, 1)))
-        cdef Py_ssize_t t0 = 0, nt
         writer = None
         if T.ntasks > size or T.ntasks > 8:
             # store batch k on a helper thread while batch k+1 encodes: smaller batches
@@ -1088,6 +1156,113 @@ cdef class NativeEngine:
                 to_set = []
                 pending = 0
         writer.submit(self.store, to_set, to_delete)
+
+    cdef bint _write_files(self, _Tables T, zf_batch_layout *L, const uint8_t *base,
+                           Py_ssize_t t0, Py_ssize_t nt, bint write_empty,
+                           object paths_of) except -1:
+        """Tasks [t0, t0 + nt) encoded and written to files by the C workers (atomic temp
+        file + rename each); False if the store declined (then it is written through
+        the store).  All-fill chunks are deleted through the store."""
+        cdef _TaskArrays A = _TaskArrays(nt, self.ndim)
+        cdef _Views V = _Views(nt)
+        cdef const char **cpaths = <const char **>calloc(max(1, nt), sizeof(char *))
+        cdef int *errnos = <int *>calloc(max(1, nt), sizeof(int))
+        cdef int *rerr = <int *>calloc(max(1, nt), sizeof(int))
+        cdef Py_ssize_t i, j, nd = self.ndim, nr
+        cdef zf_pool *pool
+        cdef int workers, attempt
+        cdef int fsync_ = 0
+        cdef const char *ctag
+        locks = []
+        try:
+            if cpaths == NULL or errnos == NULL or rerr == NULL:
+                raise MemoryError()
+            keys = self._batch(T, t0, nt, A.entries, A.complete)
+            paths = paths_of(keys)
+            if paths is None:
+                return False
+            if len(paths) != nt:
+                raise StoreError(f"store returned {len(paths)} paths for {nt} keys")
+            fsync_ = 1 if getattr(self.store, "fsync", False) else 0
+            partial = [i for i in range(nt) if not A.complete[i]]
+            lockf = self.fallback._locks
+            # fixed order so two writers never deadlock on each other's stripes
+            locks = sorted({id(lk): lk for lk in (lockf(keys[i]) for i in partial)}.values(),
+                           key=id)
+            for lk in locks:
+                lk.acquire()
+            if partial:
+                values = self.store.get_many([keys[i] for i in partial])
+                for j, i in enumerate(partial):
+                    if values[j] is not None:
+                        A.src[i] = V.take(i, values[j], &A.lens[i])
+            for i in range(nt):
+                # `paths` (a list of bytes) outlives the nogil block below
+                cpaths[i] = <const char *>(<bytes>paths[i])
+            tag = _next_tag()
+            ctag = <const char *>(<bytes>tag)
+            pool = _get_pool(max(1, int(config.num_threads)))
+            workers = chunk_threads(nt)
+            # `base` is the caller's (read-only) value array, old chunks are held views
+            # (V), paths/tag are bytes kept alive above; each task writes only its own
+            # file (unique temp name) and its own status/errno slot.
+            with nogil:
+                zf_batch_encode_files(pool, workers, L, base, <size_t>nt, A.entries,
+                                      A.complete, A.src, A.lens, 1 if write_empty else 0,
+                                      cpaths, fsync_, ctag, A.status, errnos)
+            for i in range(nt):
+                if A.status[i] != ZF_OK and A.status[i] != ZF_BATCH_DELETE \
+                        and A.status[i] != ZF_BATCH_IO_ERROR:
+                    raise _error(A.status[i], keys[i], A.complete[i] or A.src[i] == NULL)
+            # a directory pruned by a concurrent delete: re-create it and write again
+            for attempt in range(32):
+                retry = [i for i in range(nt)
+                         if A.status[i] == ZF_BATCH_IO_ERROR and errnos[i] == ENOENT_]
+                if not retry:
+                    break
+                rpaths = paths_of([keys[i] for i in retry], recheck=True)
+                nr = len(retry)
+                R = _TaskArrays(nr, self.ndim)
+                for j in range(nr):
+                    i = retry[j]
+                    memcpy(&R.entries[j * nd], &A.entries[i * nd], nd * sizeof(int32_t))
+                    R.complete[j] = A.complete[i]
+                    R.src[j] = A.src[i]
+                    R.lens[j] = A.lens[i]
+                    cpaths[j] = <const char *>(<bytes>rpaths[j])
+                    rerr[j] = 0
+                workers = chunk_threads(nr)
+                # as above for the retried subset: old values still held by V, rpaths
+                # kept alive by the list, each task owns its file and slots
+                with nogil:
+                    zf_batch_encode_files(pool, workers, L, base, <size_t>nr,
+                                          R.entries, R.complete, R.src, R.lens,
+                                          1 if write_empty else 0, cpaths, fsync_, ctag,
+                                          R.status, rerr)
+                for j in range(nr):
+                    i = retry[j]
+                    A.status[i] = R.status[j]
+                    errnos[i] = rerr[j]
+                    if R.status[j] != ZF_OK and R.status[j] != ZF_BATCH_DELETE \
+                            and R.status[j] != ZF_BATCH_IO_ERROR:
+                        raise _error(R.status[j], keys[i], A.complete[i] or A.src[i] == NULL)
+            failed = [i for i in range(nt) if A.status[i] == ZF_BATCH_IO_ERROR]
+            if failed:
+                # let the store's own write raise its mapped error (or succeed)
+                i = failed[0]
+                raise StoreError(
+                    f"writing key {keys[i]!r}: {os.strerror(errnos[i])}")
+            to_delete = [keys[i] for i in range(nt) if A.status[i] == ZF_BATCH_DELETE]
+            if to_delete:
+                self.store.delete_many(to_delete)
+            return True
+        finally:
+            V.release()
+            for lk in reversed(locks):
+                lk.release()
+            free(cpaths)
+            free(errnos)
+            free(rerr)
 
     cdef _write_batch(self, _Tables T, zf_batch_layout *L, const uint8_t *base, Py_ssize_t t0,
                       Py_ssize_t nt, bint write_empty, object writer):

@@ -120,3 +120,12 @@ cdef extern from "zf_batch.h" nogil:
                          const uint8_t *complete, const uint8_t *const *old,
                          const size_t *oldlen, int write_empty, uint8_t *const *dst,
                          const size_t *dstcap, size_t *dstlen, int *status)
+    void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                               const uint8_t *inp, size_t ntasks, const int32_t *entries,
+                               const uint8_t *complete, const uint8_t *const *old,
+                               const size_t *oldlen, int write_empty,
+                               const char *const *paths, int fsync_, const char *tag,
+                               int *status, int *errnos)
+    void zf_batch_decode_raw(zf_pool *pool, int maxworkers, const zf_codec_step *codec,
+                             size_t ntasks, const uint8_t *const *src, const size_t *srclen,
+                             uint8_t *out, size_t size, int *status)

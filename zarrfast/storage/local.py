@@ -175,6 +175,9 @@ class LocalStore(Store):
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
         self._pool_lock = threading.Lock()
+        # directories known to exist, for native_write_paths (a stale entry only costs
+        # the native writer one retry after ENOENT)
+        self._known_dirs: set[str] = set()
         try:
             st = os.stat(self._root_str)
         except (FileNotFoundError, NotADirectoryError):
@@ -348,6 +351,44 @@ class LocalStore(Store):
         paths = [os.fsencode(self._path(k)) for k in keys]
         self._check_open()
         return paths
+
+    def native_write_paths(self, keys: Sequence[str], *, recheck: bool = False) -> list[bytes] | None:
+        """Encoded file paths of ``keys`` for a native writer, or ``None``.
+
+        The native pipeline writes these files itself, on its own worker threads, with
+        this store's write semantics: a temporary file in the destination directory
+        (``.zftmp-...``), written (and ``fsync``\\ ed when :attr:`fsync`), then renamed
+        over the target, so a killed writer never leaves a torn value.  The parent
+        directory of every path exists when this returns (directories already seen are
+        remembered; ``recheck=True`` forgets them for these keys first, for a writer that
+        found one pruned by a concurrent delete).  Read-only stores and subclasses that
+        change how values are written get ``None`` (they are written through the store).
+        """
+        cls = type(self)
+        if self._read_only or (cls is not LocalStore and (
+            cls._write is not LocalStore._write
+            or cls._write_once is not LocalStore._write_once
+            or cls.set is not LocalStore.set
+            or cls.set_many is not LocalStore.set_many
+            or cls._path is not LocalStore._path
+            or cls._makedirs is not LocalStore._makedirs
+        )):
+            return None
+        paths = [self._path(k) for k in keys]
+        self._check_writable()
+        known = self._known_dirs
+        if recheck or len(known) > 65536:
+            if len(known) > 65536:
+                known.clear()
+            for path in paths:
+                known.discard(os.path.dirname(path))
+        for path in paths:
+            parent = os.path.dirname(path)
+            if parent not in known:
+                if recheck or not os.path.isdir(parent):
+                    self._makedirs(parent, path)
+                known.add(parent)
+        return [os.fsencode(p) for p in paths]
 
     def _borrow_one(self, path: str, maps: list[tuple[memoryview, mmap.mmap]]) -> Buffer | None:
         try:

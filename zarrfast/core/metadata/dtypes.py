@@ -335,7 +335,9 @@ def fill_value_from_user(value: Any, dtype: DataType) -> Any:
         out.real = fill_value_from_user(value[0], part)
         out.imag = fill_value_from_user(value[1], part)
         return out[()]
-    if isinstance(value, str) and dt.kind in "fc":  # the JSON spellings: "NaN", "0x7fc00001"
+    if dt.kind in "fc" and isinstance(value, str) and (
+        value in ("NaN", "Infinity", "-Infinity") or value.startswith("0x")
+    ):  # the metadata spellings, hex keeping a NaN payload
         return parse_fill_value([value, 0.0] if dt.kind == "c" else value, dtype, 3)
     if np.iscomplexobj(value) and dt.kind != "c":
         raise MetadataError(f"cannot use complex fill_value {value!r} for dtype {dt}")
