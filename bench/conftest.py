@@ -23,8 +23,12 @@ import workloads as W
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--scale", default=None, choices=sorted(W.SCALES),
-                     help=f"benchmark scale (default ${W.SCALE_ENV} or small)")
+    parser.addoption(
+        "--scale",
+        default=None,
+        choices=sorted(W.SCALES),
+        help=f"benchmark scale (default ${W.SCALE_ENV} or small)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +46,13 @@ def threads_all() -> int:
 def throughput(benchmark: Any) -> Callable[..., Any]:
     """``throughput(fn, nbytes, rounds=...)``: pedantic benchmark recording bytes moved."""
 
-    def run(fn: Callable[[], Any], nbytes: int, *, rounds: int = 5,
-            setup: Callable[[], Any] | None = None) -> Any:
+    def run(
+        fn: Callable[[], Any],
+        nbytes: int,
+        *,
+        rounds: int = 5,
+        setup: Callable[[], Any] | None = None,
+    ) -> Any:
         benchmark.extra_info["bytes"] = int(nbytes)
         if setup is None:
             return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=1)

@@ -41,7 +41,7 @@ def raw_chunks(bench_scale: str) -> list[bytes]:
     data = W.make_data(wl)
     c = wl.chunks
     return [
-        data[i:i + c[0], j:j + c[1], k:k + c[2]].tobytes()
+        data[i : i + c[0], j : j + c[1], k : k + c[2]].tobytes()
         for i in range(0, wl.shape[0], c[0])
         for j in range(0, wl.shape[1], c[1])
         for k in range(0, wl.shape[2], c[2])
@@ -68,8 +68,14 @@ def _spread(pool: ThreadPoolExecutor, nthreads: int, fn: Any, items: list[Any]) 
 @pytest.mark.parametrize("threads", _thread_counts(), ids=lambda n: f"t{n}")
 @pytest.mark.parametrize("codec", list(CODECS))
 @pytest.mark.parametrize("direction", ["encode", "decode"])
-def test_codec(throughput: Any, raw_chunks: list[bytes], pools: dict[int, ThreadPoolExecutor],
-               codec: str, direction: str, threads: int) -> None:
+def test_codec(
+    throughput: Any,
+    raw_chunks: list[bytes],
+    pools: dict[int, ThreadPoolExecutor],
+    codec: str,
+    direction: str,
+    threads: int,
+) -> None:
     spec = CODECS[codec].native_spec()
     assert spec is not None
     kind, params = spec.kind, spec.params
@@ -77,11 +83,15 @@ def test_codec(throughput: Any, raw_chunks: list[bytes], pools: dict[int, Thread
     encoded = [native.encode(kind, params, c) for c in raw_chunks]
     pool = pools[threads]
     if direction == "encode":
-        throughput(lambda: _spread(pool, threads, lambda c: native.encode(kind, params, c),
-                                   raw_chunks), sum(map(len, raw_chunks)))
+        throughput(
+            lambda: _spread(pool, threads, lambda c: native.encode(kind, params, c), raw_chunks),
+            sum(map(len, raw_chunks)),
+        )
     else:
-        throughput(lambda: _spread(pool, threads, lambda c: native.decode(kind, (), c, size),
-                                   encoded), sum(map(len, raw_chunks)))
+        throughput(
+            lambda: _spread(pool, threads, lambda c: native.decode(kind, (), c, size), encoded),
+            sum(map(len, raw_chunks)),
+        )
     # correctness outside the timing
     assert native.decode(kind, (), encoded[0], size) == raw_chunks[0]
 
@@ -120,8 +130,14 @@ def copy_arrays(bench_scale: str) -> dict[tuple[int, str], Any]:
     for ndim, shape in shapes.items():
         data = np.random.default_rng(ndim).random(shape, dtype=np.float32)
         for layout in ("rows", "blocks"):
-            arr = zf.create(shape, chunks=_chunks(shape, layout), dtype="float32",
-                            codecs=[W.BYTES_LE], storage="memory", fill_value=0)
+            arr = zf.create(
+                shape,
+                chunks=_chunks(shape, layout),
+                dtype="float32",
+                codecs=[W.BYTES_LE],
+                storage="memory",
+                fill_value=0,
+            )
             arr[...] = data
             out[(ndim, layout)] = (arr, data)
     return out
@@ -131,9 +147,15 @@ def copy_arrays(bench_scale: str) -> dict[tuple[int, str], Any]:
 @pytest.mark.parametrize("layout", ["rows", "blocks"])
 @pytest.mark.parametrize("ndim", [1, 2, 3], ids=lambda n: f"{n}d")
 @pytest.mark.parametrize("direction", ["scatter-read", "gather-write"])
-def test_copy_kernel(throughput: Any, copy_arrays: dict[tuple[int, str], Any],
-                     threads_all: int, direction: str, ndim: int, layout: str,
-                     selection: str) -> None:
+def test_copy_kernel(
+    throughput: Any,
+    copy_arrays: dict[tuple[int, str], Any],
+    threads_all: int,
+    direction: str,
+    ndim: int,
+    layout: str,
+    selection: str,
+) -> None:
     import zarrfast as zf
 
     arr, data = copy_arrays[(ndim, layout)]

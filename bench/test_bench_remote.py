@@ -29,8 +29,9 @@ N_KEYS = 64
 VALUE = bytes(range(256)) * 256  # 64 KiB
 
 
-def _make(backend: str, request: pytest.FixtureRequest, port_override: int | None,
-          concurrency: int) -> Any:
+def _make(
+    backend: str, request: pytest.FixtureRequest, port_override: int | None, concurrency: int
+) -> Any:
     if backend == "s3":
         from zarrfast.storage.s3 import S3Store
 
@@ -38,8 +39,9 @@ def _make(backend: str, request: pytest.FixtureRequest, port_override: int | Non
         bucket = getattr(srv, "_bench_bucket", None) or srv.make_bucket()
         srv._bench_bucket = bucket
         url = f"http://127.0.0.1:{port_override or srv.port}"
-        return S3Store(bucket, prefix=unique("bench"), endpoint_url=url,
-                       max_concurrency=concurrency)
+        return S3Store(
+            bucket, prefix=unique("bench"), endpoint_url=url, max_concurrency=concurrency
+        )
     if backend == "gcs":
         from zarrfast.storage.gcs import GCSStore
 
@@ -47,8 +49,9 @@ def _make(backend: str, request: pytest.FixtureRequest, port_override: int | Non
         bucket = getattr(srv, "_bench_bucket", None) or srv.make_bucket()
         srv._bench_bucket = bucket
         url = f"http://127.0.0.1:{port_override or srv.port}"
-        return GCSStore(bucket, prefix=unique("bench"), endpoint_url=url,
-                        max_concurrency=concurrency)
+        return GCSStore(
+            bucket, prefix=unique("bench"), endpoint_url=url, max_concurrency=concurrency
+        )
     if backend == "azure_blob":
         from zarrfast.storage.azure_blob import AzureBlobStore
 
@@ -56,9 +59,14 @@ def _make(backend: str, request: pytest.FixtureRequest, port_override: int | Non
         cont = getattr(srv, "_bench_cont", None) or srv.make_container()
         srv._bench_cont = cont
         url = f"http://127.0.0.1:{port_override or srv.port}/{srv.account_name}"
-        return AzureBlobStore(srv.account_name, cont, prefix=unique("bench"),
-                              account_key=srv.account_key, account_url=url,
-                              max_concurrency=concurrency)
+        return AzureBlobStore(
+            srv.account_name,
+            cont,
+            prefix=unique("bench"),
+            account_key=srv.account_key,
+            account_url=url,
+            max_concurrency=concurrency,
+        )
     from zarrfast.storage.mongo_gridfs import MongoGridFSStore
 
     srv = request.getfixturevalue("mongo_server")
@@ -74,8 +82,14 @@ def _port(backend: str, request: pytest.FixtureRequest) -> int:
 @pytest.mark.parametrize("latency_ms", [0, 20], ids=["direct", "rtt20ms"])
 @pytest.mark.parametrize("backend", ["s3", "gcs", "azure_blob", "mongo_gridfs"])
 @pytest.mark.parametrize("op", ["write", "read"])
-def test_remote_throughput(benchmark: Any, request: pytest.FixtureRequest, backend: str,
-                           latency_ms: int, concurrency: int, op: str) -> None:
+def test_remote_throughput(
+    benchmark: Any,
+    request: pytest.FixtureRequest,
+    backend: str,
+    latency_ms: int,
+    concurrency: int,
+    op: str,
+) -> None:
     if latency_ms and backend == "mongo_gridfs":
         pytest.skip("latency is injected by an HTTP proxy; GridFS speaks the MongoDB wire protocol")
     items = [(f"c/{i // 8}/{i % 8}", VALUE) for i in range(N_KEYS)]

@@ -37,7 +37,9 @@ def _create(storage: str, root: Path, name: str) -> zf.Array:
     return zf.create(SHAPE, chunks=CHUNKS, dtype="i4", overwrite=True, **kwargs)  # type: ignore[arg-type]
 
 
-def _pedantic(benchmark: object, fn: Callable[[], object], setup: Callable[[], object] | None = None) -> None:
+def _pedantic(
+    benchmark: object, fn: Callable[[], object], setup: Callable[[], object] | None = None
+) -> None:
     if setup is None:
         benchmark.pedantic(fn, rounds=3, iterations=1, warmup_rounds=1)  # type: ignore[attr-defined]
     else:

@@ -44,8 +44,16 @@ def ref_dirs(tmp_path_factory: pytest.TempPathFactory) -> RefDirs:
 
 
 @pytest.mark.parametrize(("wid", "store", "op"), _CASES)
-def test_workload(throughput: Any, bench_scale: str, threads_all: int, tmp_path: Path,
-                  ref_dirs: RefDirs, wid: str, store: str, op: str) -> None:
+def test_workload(
+    throughput: Any,
+    bench_scale: str,
+    threads_all: int,
+    tmp_path: Path,
+    ref_dirs: RefDirs,
+    wid: str,
+    store: str,
+    op: str,
+) -> None:
     wl = W.select(wid, bench_scale)[0]
     impl = W.make_impl("zarrfast", threads_all)
     data = W.make_data(wl)
@@ -72,6 +80,7 @@ def test_workload(throughput: Any, bench_scale: str, threads_all: int, tmp_path:
         np.testing.assert_array_equal(impl.read_box(h, boxes[0]), data[boxes[0]])
     else:
         points = W.random_points(wl)
-        throughput(lambda: [impl.read_point(h, p) for p in points],
-                   len(points) * data.itemsize, rounds=3)
+        throughput(
+            lambda: [impl.read_point(h, p) for p in points], len(points) * data.itemsize, rounds=3
+        )
         assert impl.read_point(h, points[0]) == data[points[0]]

@@ -469,6 +469,18 @@ int zf_blosc_decoded_size(const uint8_t *src, size_t srclen, size_t *nbytes) {
         size_t nblocks = n == 0 ? 0 : (n + bsz - 1) / bsz;
         if (!(src[2] & ZF_FLAG_MEMCPYED) && ZF_BLOSC1_HEADER + 4 * nblocks > srclen)
             return ZF_ERR_TRUNCATED;
+        if (!(src[2] & ZF_FLAG_MEMCPYED) && version <= 2 && n > 0) {
+            /* Bound the claim by what the payload can expand to, so a hostile header cannot
+             * make a caller without an expected size allocate gigabytes: every block has at
+             * least one stream (4-byte size + >= 1 byte), and no codec expands a stream by
+             * more than its format allows (lz4 ~255x, zlib 1032x, zstd RLE 32768x; blosclz
+             * ~256x, bounded generously). */
+            size_t payload = srclen - ZF_BLOSC1_HEADER - 4 * nblocks;
+            if (payload < 5 * nblocks) return ZF_ERR_TRUNCATED;
+            static const uint32_t max_ratio[8] = {2048, 512, 512, 1100, 33000, 1, 1, 1};
+            uint32_t ratio = max_ratio[(src[2] >> 5) & 0x7];
+            if ((uint64_t)n > (uint64_t)payload * ratio) return ZF_ERR_CORRUPT;
+        }
     } else if ((size_t)n + ZF_BLOSC1_HEADER != srclen) {
         return ZF_ERR_CORRUPT;
     }

@@ -19,7 +19,7 @@ fi
 
 # SDKs (the zarrfast[s3,gcs,azure,mongo] extras) and the emulators the tests start.
 PIP_PKGS=(boto3 "moto[server]" google-cloud-storage gcp-storage-emulator
-          azure-storage-blob azure-identity pymongo nx-27017 s3fs)
+          azure-storage-blob azure-identity pymongo nx-27017 "s3fs>=2024.1")
 # Import names checked first so a re-run does not touch the network.
 IMPORTS="boto3, moto.server, google.cloud.storage, gcp_storage_emulator, \
 azure.storage.blob, azure.identity, pymongo, gridfs, nx_27017, s3fs"

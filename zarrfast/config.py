@@ -66,7 +66,9 @@ def set_config(**changes: Any) -> Iterator[Config]:
     names = {f.name for f in fields(Config)}
     unknown = set(changes) - names
     if unknown:
-        raise ValueError(f"unknown config option(s) {sorted(unknown)}; expected one of {sorted(names)}")
+        raise ValueError(
+            f"unknown config option(s) {sorted(unknown)}; expected one of {sorted(names)}"
+        )
     old = {k: getattr(config, k) for k in changes}
     for k, v in changes.items():
         setattr(config, k, v)

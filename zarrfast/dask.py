@@ -48,8 +48,9 @@ def write_units(arr: Array) -> tuple[int, ...]:
     return arr.shards or arr.chunks
 
 
-def aligned_chunks(shape: Sequence[int], units: Sequence[int],
-                   target: Sequence[int] | None = None) -> tuple[int, ...]:
+def aligned_chunks(
+    shape: Sequence[int], units: Sequence[int], target: Sequence[int] | None = None
+) -> tuple[int, ...]:
     """Per-axis block sizes that are whole multiples of ``units`` (closest to ``target``)."""
     out = []
     for i, (s, u) in enumerate(zip(shape, units)):
@@ -59,8 +60,9 @@ def aligned_chunks(shape: Sequence[int], units: Sequence[int],
     return tuple(out)
 
 
-def to_dask(arr: Array, chunks: Any = None, *, name: str | None = None,
-            inline_array: bool = False) -> da.Array:
+def to_dask(
+    arr: Array, chunks: Any = None, *, name: str | None = None, inline_array: bool = False
+) -> da.Array:
     """A lazy dask array reading ``arr``.
 
     Parameters
@@ -79,13 +81,20 @@ def to_dask(arr: Array, chunks: Any = None, *, name: str | None = None,
     if chunks is None:
         chunks = write_units(arr)
     return da.from_array(
-        arr, chunks=chunks, name=name if name is not None else False, lock=False,
-        asarray=False, fancy=False, inline_array=inline_array,
+        arr,
+        chunks=chunks,
+        name=name if name is not None else False,
+        lock=False,
+        asarray=False,
+        fancy=False,
+        inline_array=inline_array,
         meta=np.empty((0,) * arr.ndim, dtype=arr.dtype),
     )
 
 
-def _check_aligned(x: Any, units: Sequence[int], region: Sequence[slice], shape: Sequence[int]) -> None:
+def _check_aligned(
+    x: Any, units: Sequence[int], region: Sequence[slice], shape: Sequence[int]
+) -> None:
     for axis, (bounds, u, r, s) in enumerate(zip(x.chunks, units, region, shape)):
         pos = r.start
         for b in bounds:
@@ -137,7 +146,9 @@ def from_dask(
     if isinstance(target, Array):
         arr = target
         if create_kwargs:
-            raise TypeError(f"unexpected create arguments {sorted(create_kwargs)} for an existing array")
+            raise TypeError(
+                f"unexpected create arguments {sorted(create_kwargs)} for an existing array"
+            )
     else:
         kwargs = dict(create_kwargs)
         if isinstance(target, str):
@@ -150,7 +161,9 @@ def from_dask(
     region = tuple(slice(*r.indices(s)[:2]) for r, s in zip(region, arr.shape))
     want = tuple(r.stop - r.start for r in region)
     if tuple(x.shape) != want:
-        raise ShapeMismatchError(f"expected a dask array of shape {want} for the region, got {x.shape}")
+        raise ShapeMismatchError(
+            f"expected a dask array of shape {want} for the region, got {x.shape}"
+        )
     units = write_units(arr)
     for axis, (r, u) in enumerate(zip(region, units)):
         if r.start % u:

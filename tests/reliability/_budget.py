@@ -17,7 +17,10 @@ FUZZ_EXAMPLES = int(os.environ.get("ZARRFAST_FUZZ_EXAMPLES", "300"))
 fuzz_settings = settings(
     max_examples=FUZZ_EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
     derandomize=os.environ.get("ZARRFAST_FUZZ_RANDOM") is None,
 )

@@ -23,7 +23,11 @@ with atheris.instrument_imports():
     from zarrfast.errors import ZarrfastError
 
 TARGETS = [
-    ("zstd", (3, 1)), ("lz4", (1,)), ("zlib", (6,)), ("gzip", (5,)), ("crc32c", ()),
+    ("zstd", (3, 1)),
+    ("lz4", (1,)),
+    ("zlib", (6,)),
+    ("gzip", (5,)),
+    ("crc32c", ()),
     ("blosc", (nc.BLOSC_COMPRESSORS["zstd"], 5, 1, 4, 0)),
 ]
 SHARD = ShardingCodec(chunk_shape=(4, 4))

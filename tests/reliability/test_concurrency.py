@@ -58,7 +58,7 @@ def test_threads_disjoint_aligned_regions(kind: str, tmp_path: Path) -> None:
             barrier.wait()
             for r in range(0, ROWS_PER_WORKER, CHUNK[0]):
                 lo = w * ROWS_PER_WORKER + r
-                arr[lo:lo + CHUNK[0]] = data[lo:lo + CHUNK[0]]
+                arr[lo : lo + CHUNK[0]] = data[lo : lo + CHUNK[0]]
         except BaseException as exc:
             errors.append(exc)
 
@@ -79,7 +79,7 @@ def _proc_write(kind: str, location: str, w: int) -> None:
     data = _expected(PROCS)
     lo = w * ROWS_PER_WORKER
     for r in range(0, ROWS_PER_WORKER, CHUNK[0]):
-        arr[lo + r:lo + r + CHUNK[0]] = data[lo + r:lo + r + CHUNK[0]]
+        arr[lo + r : lo + r + CHUNK[0]] = data[lo + r : lo + r + CHUNK[0]]
     store.close()
 
 
@@ -97,15 +97,13 @@ def test_processes_disjoint_aligned_regions(kind: str, method: str, tmp_path: Pa
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0] * PROCS
-    again = zf.open_array(store=LocalStore(location) if kind == "filesystem"
-                          else store, mode="r")
+    again = zf.open_array(store=LocalStore(location) if kind == "filesystem" else store, mode="r")
     np.testing.assert_array_equal(again[:], _expected(PROCS))
     store.close()
 
 
 @pytest.mark.parametrize("kind", ["memory", "filesystem", "lmdb"])
-def test_unaligned_writes_to_one_chunk_are_serialised_in_process(kind: str,
-                                                                 tmp_path: Path) -> None:
+def test_unaligned_writes_to_one_chunk_are_serialised_in_process(kind: str, tmp_path: Path) -> None:
     store = _make(kind, tmp_path)
     # One 64-element chunk; each thread owns every 8th element and writes them one at a
     # time, so every write is a read-modify-write of the same chunk.

@@ -29,7 +29,7 @@ _ARRAY: Any = None  # inherited by forked children
 
 def _child_read(i: int) -> float:
     with set_config(num_threads=4):
-        return float(_ARRAY[i * 8:(i + 1) * 8].sum())
+        return float(_ARRAY[i * 8 : (i + 1) * 8].sum())
 
 
 def _child_pool_state(_: int) -> tuple[bool, int]:
@@ -73,6 +73,6 @@ def test_read_in_parent_then_in_forked_children(kind: str, tmp_path: Path) -> No
             states = pool.map_async(_child_pool_state, range(4), chunksize=1).get(timeout=120)
         # The parent's pool still works after the children are gone.
         np.testing.assert_array_equal(arr[:], DATA)
-    assert sums == [float(DATA[i * 8:(i + 1) * 8].sum()) for i in range(8)]
+    assert sums == [float(DATA[i * 8 : (i + 1) * 8].sum()) for i in range(8)]
     assert all(inherited_none for inherited_none, _ in states)
     store.close()

@@ -30,8 +30,10 @@ V3 = {
     "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [5, 5]}},
     "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
     "fill_value": 0,
-    "codecs": [{"name": "bytes", "configuration": {"endian": "little"}},
-               {"name": "zstd", "configuration": {"level": 1, "checksum": False}}],
+    "codecs": [
+        {"name": "bytes", "configuration": {"endian": "little"}},
+        {"name": "zstd", "configuration": {"level": 1, "checksum": False}},
+    ],
     "attributes": {},
 }
 V2 = {
@@ -46,10 +48,39 @@ V2 = {
 }
 
 HOSTILE_VALUES: list[Any] = [
-    None, True, -1, 0, 1, 2**31, 2**63 - 1, 2**63, 2**64, 10**40, -(2**63), 1.5,
-    float("nan"), float("inf"), -float("inf"), "", "x", "10", [], [None], [-1], [0],
-    [2**63], [10**30, 10**30], [float("nan")], [1.5], ["5"], [[5]], {}, {"name": "nope"},
-    [2**62, 2**62], [1] * 64, list(range(1, 40)),
+    None,
+    True,
+    -1,
+    0,
+    1,
+    2**31,
+    2**63 - 1,
+    2**63,
+    2**64,
+    10**40,
+    -(2**63),
+    1.5,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    "",
+    "x",
+    "10",
+    [],
+    [None],
+    [-1],
+    [0],
+    [2**63],
+    [10**30, 10**30],
+    [float("nan")],
+    [1.5],
+    ["5"],
+    [[5]],
+    {},
+    {"name": "nope"},
+    [2**62, 2**62],
+    [1] * 64,
+    list(range(1, 40)),
 ]
 SHAPE_KEYS_V3 = [("shape",), ("chunk_grid", "configuration", "chunk_shape")]
 SHAPE_KEYS_V2 = [("shape",), ("chunks",)]
@@ -57,10 +88,14 @@ SHAPE_KEYS_V2 = [("shape",), ("chunks",)]
 
 def _json(value: Any) -> st.SearchStrategy[Any]:
     return st.recursive(
-        st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-        | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12),
-        lambda kids: st.lists(kids, max_size=5) | st.dictionaries(st.text(max_size=8), kids,
-                                                                  max_size=5),
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**70), 2**70)
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text(max_size=12),
+        lambda kids: (
+            st.lists(kids, max_size=5) | st.dictionaries(st.text(max_size=8), kids, max_size=5)
+        ),
         max_leaves=12,
     )
 
@@ -108,8 +143,17 @@ def test_known_hostile_values_in_shape_fields(v2: bool) -> None:
 @pytest.mark.parametrize(
     "doc",
     [
-        "", "{", "null", "[]", "42", '"zarr"', "{\"zarr_format\": 3}", "\xff\xfe", "NaN",
-        "{" * 100_000, "[" * 100_000 + "]" * 100_000,
+        "",
+        "{",
+        "null",
+        "[]",
+        "42",
+        '"zarr"',
+        '{"zarr_format": 3}',
+        "\xff\xfe",
+        "NaN",
+        "{" * 100_000,
+        "[" * 100_000 + "]" * 100_000,
         json.dumps({**V3, "codecs": [{"name": "no-such-codec"}]}),
         json.dumps({**V3, "codecs": [{"name": "zstd", "configuration": {"level": "max"}}]}),
         json.dumps({**V3, "codecs": []}),
@@ -119,20 +163,50 @@ def test_known_hostile_values_in_shape_fields(v2: bool) -> None:
         json.dumps({**V3, "fill_value": "not-a-number"}),
         json.dumps({**V3, "fill_value": [1, 2]}),
         json.dumps({**V3, "chunk_grid": {"name": "rectilinear"}}),
-        json.dumps({**V3, "chunk_key_encoding": {"name": "v2", "configuration":
-                                                 {"separator": "\\"}}}),
+        json.dumps(
+            {**V3, "chunk_key_encoding": {"name": "v2", "configuration": {"separator": "\\"}}}
+        ),
         json.dumps({**V3, "node_type": "blob"}),
         json.dumps({**V3, "zarr_format": 4}),
         json.dumps({**V3, "dimension_names": [1, 2, 3]}),
-        json.dumps({**V3, "shape": [2**40, 2**40],
-                    "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1, 1]}}}),
-        json.dumps({**V3, "codecs": [{"name": "sharding_indexed", "configuration": {
-            "chunk_shape": [0, 5], "codecs": [{"name": "bytes"}],
-            "index_codecs": [{"name": "bytes"}]}}]}),
-        json.dumps({**V3, "codecs": [{"name": "sharding_indexed", "configuration": {
-            "chunk_shape": [1, 1], "codecs": [{"name": "bytes"}],
-            "index_codecs": [{"name": "bytes"}, {"name": "crc32c"}]}}],
-            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2**31, 2**31]}}}),
+        json.dumps(
+            {
+                **V3,
+                "shape": [2**40, 2**40],
+                "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [1, 1]}},
+            }
+        ),
+        json.dumps(
+            {
+                **V3,
+                "codecs": [
+                    {
+                        "name": "sharding_indexed",
+                        "configuration": {
+                            "chunk_shape": [0, 5],
+                            "codecs": [{"name": "bytes"}],
+                            "index_codecs": [{"name": "bytes"}],
+                        },
+                    }
+                ],
+            }
+        ),
+        json.dumps(
+            {
+                **V3,
+                "codecs": [
+                    {
+                        "name": "sharding_indexed",
+                        "configuration": {
+                            "chunk_shape": [1, 1],
+                            "codecs": [{"name": "bytes"}],
+                            "index_codecs": [{"name": "bytes"}, {"name": "crc32c"}],
+                        },
+                    }
+                ],
+                "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2**31, 2**31]}},
+            }
+        ),
     ],
 )
 def test_known_malformed_v3_documents(doc: str) -> None:
@@ -175,13 +249,16 @@ def test_fuzz_metadata_field_replacement(v2: bool, data: st.DataObject) -> None:
 
 
 @fuzz_settings
-@given(shape=st.lists(st.integers(-2, 2**64), min_size=0, max_size=6),
-       chunks=st.lists(st.one_of(st.integers(-2, 2**64), st.floats()), min_size=0, max_size=6))
+@given(
+    shape=st.lists(st.integers(-2, 2**64), min_size=0, max_size=6),
+    chunks=st.lists(st.one_of(st.integers(-2, 2**64), st.floats()), min_size=0, max_size=6),
+)
 def test_fuzz_shapes_and_chunks(shape: list[int], chunks: list[Any]) -> None:
     doc = json.loads(json.dumps(V3))
     doc["shape"] = shape
     doc["chunk_grid"]["configuration"]["chunk_shape"] = [
-        c if not (isinstance(c, float) and math.isnan(c)) else float("nan") for c in chunks]
+        c if not (isinstance(c, float) and math.isnan(c)) else float("nan") for c in chunks
+    ]
     _open_and_touch(doc, v2=False)
 
 

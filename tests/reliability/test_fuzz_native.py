@@ -98,7 +98,7 @@ def test_fuzz_mutated_chunks(case: str, data: st.DataObject) -> None:
         # Overwrite a header-sized window (where sizes and flags live) with chosen bytes.
         i = data.draw(st.integers(0, min(len(enc), 32)))
         patch = data.draw(st.binary(min_size=1, max_size=16))
-        blob = enc[:i] + patch + enc[i + len(patch):]
+        blob = enc[:i] + patch + enc[i + len(patch) :]
     _decode_all_ways(case, blob, DECODED_SIZE)
 
 
@@ -188,8 +188,10 @@ INDEX_NBYTES = 16 * 16 + 4
 
 
 @fuzz_settings
-@given(blob=st.binary(min_size=INDEX_NBYTES - 8, max_size=INDEX_NBYTES + 8),
-       shard_nbytes=st.one_of(st.none(), st.integers(0, 1 << 64)))
+@given(
+    blob=st.binary(min_size=INDEX_NBYTES - 8, max_size=INDEX_NBYTES + 8),
+    shard_nbytes=st.one_of(st.none(), st.integers(0, 1 << 64)),
+)
 def test_fuzz_shard_index_random(blob: bytes, shard_nbytes: int | None) -> None:
     assert_raises_cleanly(SHARD.decode_index, blob, SHARD_SPEC, shard_nbytes)
 
@@ -199,13 +201,23 @@ def test_fuzz_shard_index_random(blob: bytes, shard_nbytes: int | None) -> None:
 def test_fuzz_shard_index_entries(data: st.DataObject) -> None:
     """Valid checksum, hostile entries: offsets/lengths near 2**64, overlaps, sentinels."""
     big = st.sampled_from([0, 1, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1, INDEX_NBYTES, 1 << 32])
-    entries = data.draw(st.lists(st.tuples(st.one_of(big, st.integers(0, 2**64 - 1)),
-                                           st.one_of(big, st.integers(0, 4096))),
-                                 min_size=16, max_size=16))
+    entries = data.draw(
+        st.lists(
+            st.tuples(
+                st.one_of(big, st.integers(0, 2**64 - 1)), st.one_of(big, st.integers(0, 4096))
+            ),
+            min_size=16,
+            max_size=16,
+        )
+    )
     raw = np.array(entries, dtype="<u8").tobytes()
     blob = raw + struct.pack("<I", nc.crc32c(raw))
-    idx = assert_raises_cleanly(SHARD.decode_index, blob, SHARD_SPEC,
-                                data.draw(st.one_of(st.none(), st.integers(0, 1 << 20))))
+    idx = assert_raises_cleanly(
+        SHARD.decode_index,
+        blob,
+        SHARD_SPEC,
+        data.draw(st.one_of(st.none(), st.integers(0, 1 << 20))),
+    )
     if isinstance(idx, np.ndarray):
         assert idx.shape == (4, 4, 2)
 
@@ -217,8 +229,10 @@ def test_fuzz_whole_shards(data: st.DataObject) -> None:
     if how == "truncate":
         blob = SHARD_BYTES[: data.draw(st.integers(0, len(SHARD_BYTES)))]
     elif how == "flip":
-        blob = flip_bits(SHARD_BYTES, data.draw(st.lists(
-            st.integers(0, len(SHARD_BYTES) * 8 - 1), min_size=1, max_size=4)))
+        blob = flip_bits(
+            SHARD_BYTES,
+            data.draw(st.lists(st.integers(0, len(SHARD_BYTES) * 8 - 1), min_size=1, max_size=4)),
+        )
     else:
         blob = SHARD_BYTES + data.draw(st.binary(min_size=1, max_size=64))
     out = assert_raises_cleanly(SHARD.decode, blob, SHARD_SPEC)
@@ -229,11 +243,13 @@ def test_fuzz_whole_shards(data: st.DataObject) -> None:
 # ------------------------------------------------------------------ through the array
 @pytest.mark.parametrize("compressor", ["zstd", "blosc", "lz4", "gzip", "zlib", None])
 @pytest.mark.parametrize("shards", [None, (8, 8)])
-def test_corrupt_stored_chunks_read_as_errors(compressor: str | None,
-                                              shards: tuple[int, int] | None) -> None:
+def test_corrupt_stored_chunks_read_as_errors(
+    compressor: str | None, shards: tuple[int, int] | None
+) -> None:
     store = MemoryStore()
-    arr = zf.create((8, 8), chunks=(4, 4), shards=shards, dtype="f8", store=store,
-                    compressor=compressor)
+    arr = zf.create(
+        (8, 8), chunks=(4, 4), shards=shards, dtype="f8", store=store, compressor=compressor
+    )
     arr[:] = np.random.default_rng(0).random((8, 8))
     key = "c/0/0"
     good = bytes(store.get(key))  # type: ignore[arg-type]

@@ -85,8 +85,11 @@ def test_hostile_keys_refused_and_nothing_escapes(sandbox: Any, key: str) -> Non
         with pytest.raises((InvalidKeyError, ZarrfastError)):
             op()
     # Prefixes: "" and "a/" are legal prefixes; whatever is legal must list only keys.
-    for op in (lambda: list(store.list_prefix(key + "/")), lambda: list(store.list_dir(key)),
-               lambda: store.delete_prefix(key + "/")):
+    for op in (
+        lambda: list(store.list_prefix(key + "/")),
+        lambda: list(store.list_dir(key)),
+        lambda: store.delete_prefix(key + "/"),
+    ):
         try:
             op()
         except ZarrfastError:
@@ -112,8 +115,15 @@ def test_zip_slip_members_are_never_served_or_extracted(tmp_path: Path) -> None:
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as z:
         z.writestr("zarr.json", b'{"zarr_format": 3, "node_type": "group", "attributes": {}}')
-        for name in ("../escape", "../../etc/passwd", "/abs/escape", "a/../../escape",
-                     "back\\..\\..\\escape", "c/./0", "c//0"):
+        for name in (
+            "../escape",
+            "../../etc/passwd",
+            "/abs/escape",
+            "a/../../escape",
+            "back\\..\\..\\escape",
+            "c/./0",
+            "c//0",
+        ):
             # (A NUL in a member name is cut there by zipfile itself when reading.)
             info = zipfile.ZipInfo(name)
             info.filename = name  # bypass zipfile's own normalisation on write

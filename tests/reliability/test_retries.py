@@ -38,8 +38,9 @@ def test_retries_on_every_chunk_lands(torn: float) -> None:
 def test_retries_per_chunk_writes_land() -> None:
     inner = MemoryStore()
     mock = MockStore(inner, error_rate=0.2, fail_on=("get", "set"), seed=7, record=False)
-    arr = zf.create((N,), chunks=(1,), dtype="i8", store=RetryingStore(mock, retries=12,
-                                                                      backoff=(0, 0)))
+    arr = zf.create(
+        (N,), chunks=(1,), dtype="i8", store=RetryingStore(mock, retries=12, backoff=(0, 0))
+    )
     for i in range(N):
         arr[i] = i * 3 + 1
     np.testing.assert_array_equal(arr[:], np.arange(N) * 3 + 1)
@@ -83,14 +84,19 @@ def test_without_retries_a_batch_write_raises() -> None:
     for k in mock.keys("set", "ok"):
         if k.startswith("c/") and k not in failed:
             j = int(k.rsplit("/", 1)[1])
-            np.testing.assert_array_equal(clean[j * 10:(j + 1) * 10], np.arange(j * 10, j * 10 + 10))
+            np.testing.assert_array_equal(
+                clean[j * 10 : (j + 1) * 10], np.arange(j * 10, j * 10 + 10)
+            )
 
 
 @pytest.mark.parametrize("compressor", ["zstd", "gzip", "lz4", "blosc", {"name": "crc32c"}])
 def test_torn_chunk_is_a_decode_error(compressor: object) -> None:
     inner = MemoryStore()
-    kw = {"codecs": ["bytes", compressor]} if isinstance(compressor, dict) else {
-        "compressor": compressor}
+    kw = (
+        {"codecs": ["bytes", compressor]}
+        if isinstance(compressor, dict)
+        else {"compressor": compressor}
+    )
     arr = zf.create((256,), chunks=(256,), dtype="f8", store=inner, **kw)
     mock = MockStore(inner, torn_writes=1.0, fail_on=("set",), seed=1)
     faulty = zf.open_array(store=mock)
@@ -105,8 +111,9 @@ def test_torn_chunk_is_a_decode_error(compressor: object) -> None:
 def test_torn_writes_with_retries_end_complete() -> None:
     inner = MemoryStore()
     mock = MockStore(inner, torn_writes=0.5, seed=3)
-    arr = zf.create((100, 10), chunks=(1, 10), dtype="f4",
-                    store=RetryingStore(mock, retries=20, backoff=(0, 0)))
+    arr = zf.create(
+        (100, 10), chunks=(1, 10), dtype="f4", store=RetryingStore(mock, retries=20, backoff=(0, 0))
+    )
     data = np.random.default_rng(1).random((100, 10), dtype="f4")
     arr[:] = data
     assert mock.outcomes["torn"] > 20

@@ -19,8 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def src(tmp_path: Path) -> str:
     path = str(tmp_path / "src.zarr")
-    a = zf.create(shape=(50, 40), chunks=(10, 10), dtype="f4", path=path, zarr_format=2,
-                  compressor="zlib", attributes={"units": "K"})
+    a = zf.create(
+        shape=(50, 40),
+        chunks=(10, 10),
+        dtype="f4",
+        path=path,
+        zarr_format=2,
+        compressor="zlib",
+        attributes={"units": "K"},
+    )
     a[...] = np.arange(2000, dtype="f4").reshape(50, 40)
     return path
 
@@ -36,8 +43,14 @@ def test_help(cmd: list[str], capsys: pytest.CaptureFixture[str]) -> None:
 def test_info_and_tree(src: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", src]) == 0
     out = capsys.readouterr().out
-    for field in ("Zarr format        : 2", "(50, 40)", "(10, 10)", "zlib", "Compression ratio",
-                  "Chunks initialized : 20/20"):
+    for field in (
+        "Zarr format        : 2",
+        "(50, 40)",
+        "(10, 10)",
+        "zlib",
+        "Compression ratio",
+        "Chunks initialized : 20/20",
+    ):
         assert field in out
     g = zf.group(path=str(tmp_path / "g.zarr"))
     g.create_group("sub").create_array("x", shape=(5,), chunks=(2,), dtype="i4")
@@ -47,8 +60,25 @@ def test_info_and_tree(src: str, tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_copy_converts_rechunks_and_reencodes(src: str, tmp_path: Path) -> None:
     dst = str(tmp_path / "dst.zarr")
-    assert main(["copy", src, dst, "--zarr-format", "3", "--chunks", "8,8", "--codec", "zstd",
-                 "--max-memory", "64K", "-q"]) == 0
+    assert (
+        main(
+            [
+                "copy",
+                src,
+                dst,
+                "--zarr-format",
+                "3",
+                "--chunks",
+                "8,8",
+                "--codec",
+                "zstd",
+                "--max-memory",
+                "64K",
+                "-q",
+            ]
+        )
+        == 0
+    )
     out = zf.open_array(dst, mode="r")
     assert out.zarr_format == 3 and out.chunks == (8, 8)
     assert "zstd" in repr(out.codecs).lower()
@@ -59,10 +89,13 @@ def test_copy_converts_rechunks_and_reencodes(src: str, tmp_path: Path) -> None:
 
 def test_copy_to_shards(src: str, tmp_path: Path) -> None:
     dst = str(tmp_path / "sh.zarr")
-    assert main(["copy", src, dst, "--zarr-format", "3", "--chunks", "8,8", "--shards", "16,16",
-                 "-q"]) == 0
-    np.testing.assert_array_equal(zf.open_array(dst, mode="r")[...],
-                                  zf.open_array(src, mode="r")[...])
+    assert (
+        main(["copy", src, dst, "--zarr-format", "3", "--chunks", "8,8", "--shards", "16,16", "-q"])
+        == 0
+    )
+    np.testing.assert_array_equal(
+        zf.open_array(dst, mode="r")[...], zf.open_array(src, mode="r")[...]
+    )
 
 
 def test_copy_resume(src: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,8 +121,9 @@ def test_copy_resume(src: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert main(["copy", src, dst, "-q"]) == 130
     monkeypatch.setattr(zf.Array, "__setitem__", orig_set)
     assert main(["copy", src, dst, "--resume", "-q"]) == 0
-    np.testing.assert_array_equal(zf.open_array(dst, mode="r")[...],
-                                  zf.open_array(src, mode="r")[...])
+    np.testing.assert_array_equal(
+        zf.open_array(dst, mode="r")[...], zf.open_array(src, mode="r")[...]
+    )
     assert not os.path.exists(os.path.join(dst, commands.PROGRESS_KEY))
 
 
@@ -112,9 +146,24 @@ def test_errors_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_bench_console(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     res = subprocess.run(
-        [sys.executable, "-m", "zarrfast", "bench", "--size-mb", "1", "--chunk", "16",
-         "--repeat", "1", "--path", str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "zarrfast",
+            "bench",
+            "--size-mb",
+            "1",
+            "--chunk",
+            "16",
+            "--repeat",
+            "1",
+            "--path",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert res.returncode == 0, res.stderr
     assert "data verified" in res.stdout

@@ -107,8 +107,9 @@ def test_blosc_roundtrip_matrix(cname: str, shuffle: str, typesize: int, nbytes:
 @pytest.mark.parametrize("blocksize", [0, 1, 256, 1000, 65536])
 def test_blosc_clevels_and_blocksizes(cname: str, clevel: int, blocksize: int) -> None:
     raw = np.arange(30_000, dtype="<i4").tobytes()
-    codec = BloscCodec(cname=cname, clevel=clevel, shuffle="shuffle", typesize=4,
-                       blocksize=blocksize)
+    codec = BloscCodec(
+        cname=cname, clevel=clevel, shuffle="shuffle", typesize=4, blocksize=blocksize
+    )
     enc = codec.encode(raw)
     assert codec.decode(enc) == raw
     assert bytes(numcodecs.Blosc().decode(enc)) == raw
@@ -223,8 +224,14 @@ def _manifest() -> list[dict[str, Any]]:
 
 
 def _from_v2(config: dict[str, Any]) -> BytesBytesCodec:
-    classes = {"zstd": ZstdCodec, "gzip": GzipCodec, "zlib": ZlibCodec, "lz4": LZ4Codec,
-               "bz2": BZ2Codec, "blosc": BloscCodec}
+    classes = {
+        "zstd": ZstdCodec,
+        "gzip": GzipCodec,
+        "zlib": ZlibCodec,
+        "lz4": LZ4Codec,
+        "bz2": BZ2Codec,
+        "blosc": BloscCodec,
+    }
     return classes[config["id"]].from_v2_config(config)  # type: ignore[return-value]
 
 
@@ -245,8 +252,15 @@ def _zarr_metadata_codecs(compressor: Any, dtype: str, zarr_format: int) -> Any:
     store = zarr.storage.MemoryStore()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        zarr.create_array(store, name="a", shape=(10,), dtype=dtype, chunks=(5,),
-                          compressors=compressor, zarr_format=zarr_format)
+        zarr.create_array(
+            store,
+            name="a",
+            shape=(10,),
+            dtype=dtype,
+            chunks=(5,),
+            compressors=compressor,
+            zarr_format=zarr_format,
+        )
     key = "a/zarr.json" if zarr_format == 3 else "a/.zarray"
     doc = json.loads(store._store_dict[key].to_bytes())
     return doc["codecs"][-1] if zarr_format == 3 else doc["compressor"]
@@ -262,10 +276,16 @@ def test_v3_configs_match_zarr_python() -> None:
         (GzipCodec(), zc.GzipCodec(), "f8"),
         (GzipCodec(level=9), zc.GzipCodec(level=9), "f8"),
         (BloscCodec(), zc.BloscCodec(shuffle="shuffle"), "i2"),
-        (BloscCodec(cname="lz4", shuffle="bitshuffle", typesize=4),
-         zc.BloscCodec(cname="lz4", shuffle="bitshuffle", typesize=4), "f8"),
-        (BloscCodec(shuffle="noshuffle", clevel=1, blocksize=4096),
-         zc.BloscCodec(shuffle="noshuffle", clevel=1, blocksize=4096), "u4"),
+        (
+            BloscCodec(cname="lz4", shuffle="bitshuffle", typesize=4),
+            zc.BloscCodec(cname="lz4", shuffle="bitshuffle", typesize=4),
+            "f8",
+        ),
+        (
+            BloscCodec(shuffle="noshuffle", clevel=1, blocksize=4096),
+            zc.BloscCodec(shuffle="noshuffle", clevel=1, blocksize=4096),
+            "u4",
+        ),
         (Crc32cCodec(), zc.Crc32cCodec(), "f8"),
     ]
     for ours, theirs, dtype in cases:
@@ -289,8 +309,10 @@ def test_v2_configs_match_zarr_python() -> None:
         (BZ2Codec(), numcodecs.BZ2(1)),
         (BloscCodec(cname="lz4", shuffle="shuffle"), numcodecs.Blosc("lz4", 5, 1)),
         (BloscCodec(cname="zstd", shuffle=-1, clevel=3), numcodecs.Blosc("zstd", 3, -1)),
-        (BloscCodec(cname="zlib", shuffle=2, blocksize=1024),
-         numcodecs.Blosc("zlib", 5, 2, blocksize=1024)),
+        (
+            BloscCodec(cname="zlib", shuffle=2, blocksize=1024),
+            numcodecs.Blosc("zlib", 5, 2, blocksize=1024),
+        ),
     ]
     for ours, theirs in cases:
         written = _zarr_metadata_codecs(theirs, "i2", 2)

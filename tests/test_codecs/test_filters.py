@@ -63,8 +63,12 @@ def _zarr_v3_form(ours) -> dict:
     """What zarr-python 3 writes for the same numcodecs config."""
     import zarr.codecs.numcodecs as znc
 
-    cls = {"delta": znc.Delta, "fixedscaleoffset": znc.FixedScaleOffset, "astype": znc.AsType,
-           "shuffle": znc.Shuffle}[ours.v2_id]
+    cls = {
+        "delta": znc.Delta,
+        "fixedscaleoffset": znc.FixedScaleOffset,
+        "astype": znc.AsType,
+        "shuffle": znc.Shuffle,
+    }[ours.v2_id]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "numcodecs codecs are not in the v3 spec"
         return cls(**ours.to_v2_config()).to_dict()
@@ -72,9 +76,22 @@ def _zarr_v3_form(ours) -> dict:
 
 # ============================================================================ delta
 DELTA_TYPES = [
-    ("i1", None), ("i2", None), ("<i4", None), (">i4", None), ("<i8", None), ("u1", None),
-    ("<u2", None), ("<u8", None), ("<f4", None), ("<f8", None), (">f8", None),
-    ("<i2", "i1"), ("<i8", "<i4"), ("<u4", "<u2"), ("<f8", "<f4"), ("<i4", "<f8"),
+    ("i1", None),
+    ("i2", None),
+    ("<i4", None),
+    (">i4", None),
+    ("<i8", None),
+    ("u1", None),
+    ("<u2", None),
+    ("<u8", None),
+    ("<f4", None),
+    ("<f8", None),
+    (">f8", None),
+    ("<i2", "i1"),
+    ("<i8", "<i4"),
+    ("<u4", "<u2"),
+    ("<f8", "<f4"),
+    ("<i4", "<f8"),
 ]
 
 
@@ -256,7 +273,12 @@ def test_fixedscaleoffset_refusals():
 
 # ============================================================================ astype
 ASTYPE_CASES = [
-    ("<i2", "<f8"), ("i1", "<i2"), ("<f4", "<f8"), ("<f8", "<f4"), ("<u4", "<i4"), (">i4", "<i4")
+    ("<i2", "<f8"),
+    ("i1", "<i2"),
+    ("<f4", "<f8"),
+    ("<f8", "<f4"),
+    ("<u4", "<i4"),
+    (">i4", "<i4"),
 ]
 
 
@@ -389,8 +411,13 @@ def test_zarr_v2_delta_chunk_interop(tmp_path):
 
     arr = (np.arange(24, dtype="<i4") ** 2).reshape(4, 6)
     z = zarr.create_array(
-        str(tmp_path / "d"), shape=(4, 6), chunks=(4, 6), dtype="<i4", zarr_format=2,
-        filters=[numcodecs.Delta(dtype="<i4", astype="<i2")], compressors=None,
+        str(tmp_path / "d"),
+        shape=(4, 6),
+        chunks=(4, 6),
+        dtype="<i4",
+        zarr_format=2,
+        filters=[numcodecs.Delta(dtype="<i4", astype="<i2")],
+        compressors=None,
     )
     z[:] = arr
     meta = json.loads((tmp_path / "d" / ".zarray").read_text())

@@ -226,7 +226,10 @@ def test_config_round_trips_zarr_python_json() -> None:
     assert json.dumps(codec.to_config()) == json.dumps(ZARR_PYTHON_JSON)
     assert registry.codec_from_json(ZARR_PYTHON_JSON, 3) == codec
     assert registry.codec_to_json(codec, 3) == ZARR_PYTHON_JSON
-    assert ShardingCodec.from_config(json.loads(json.dumps(codec.to_config()))["configuration"]) == codec
+    assert (
+        ShardingCodec.from_config(json.loads(json.dumps(codec.to_config()))["configuration"])
+        == codec
+    )
 
 
 def test_defaults_and_missing_index_location() -> None:
@@ -473,7 +476,9 @@ def test_threads_give_the_same_bytes() -> None:
         four = bytes(codec.encode(arr, spec))
         _same(codec.decode(four, spec), arr)
         fetch = _Fetcher(four)
-        _same(codec.decode_partial(fetch, spec, (slice(3, 29), slice(None, None, 3))), arr[3:29, ::3])
+        _same(
+            codec.decode_partial(fetch, spec, (slice(3, 29), slice(None, None, 3))), arr[3:29, ::3]
+        )
     assert one == four
 
 
@@ -504,7 +509,9 @@ def test_truncated_data_region(shard) -> None:  # type: ignore[no-untyped-def]
     # range comes back short (with the index at the end, the index bytes would be read)
     start = ShardingCodec([2, 2], index_location="start")
     data = bytes(start.encode(np.arange(16, dtype="<i4").reshape(4, 4), spec))
-    with pytest.raises(DecodeError, match=r"expected 16 bytes at \[116, 132\) of the shard, got 15"):
+    with pytest.raises(
+        DecodeError, match=r"expected 16 bytes at \[116, 132\) of the shard, got 15"
+    ):
         start.decode_partial(_Fetcher(data[:-1]), spec, (3, 3), max_gap=0)
     with pytest.raises(DecodeError, match=r"inner chunk \(1, 1\)"):
         start.decode(data[:-1], spec)
@@ -536,7 +543,9 @@ def test_index_entry_out_of_range(entry) -> None:  # type: ignore[no-untyped-def
     index = _raw_index(codec, data, spec).copy()
     index[1, 0] = entry
     bad = _with_index(codec, spec, data, index)
-    with pytest.raises(DecodeError, match=rf"inner chunk \(1, 0\) is \(offset={entry[0]}, nbytes={entry[1]}\)"):
+    with pytest.raises(
+        DecodeError, match=rf"inner chunk \(1, 0\) is \(offset={entry[0]}, nbytes={entry[1]}\)"
+    ):
         codec.decode(bad, spec)
     if entry == (60, 16):
         # inside the object but overlapping the trailing index: a partial read, which
@@ -648,7 +657,9 @@ def partial_case() -> dict[str, Any]:
     return out
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sel=_selections(), location=st.sampled_from(["start", "end"]))
 def test_partial_read_matches_full_decode(partial_case, sel, location) -> None:  # type: ignore[no-untyped-def]
     codec, data, index = partial_case[location]
@@ -705,8 +716,12 @@ def test_partial_read_of_missing_shard_returns_none(partial_case) -> None:  # ty
 def test_partial_read_index_requests() -> None:
     spec = _spec((4, 4), "<i4", 0)
     assert ShardingCodec([2, 2]).index_request(spec) == SuffixByteRequest(68)
-    assert ShardingCodec([2, 2], index_location="start").index_request(spec) == RangeByteRequest(0, 68)
-    assert ShardingCodec([2, 2], index_codecs=[BYTES_LE]).index_request(spec) == SuffixByteRequest(64)
+    assert ShardingCodec([2, 2], index_location="start").index_request(spec) == RangeByteRequest(
+        0, 68
+    )
+    assert ShardingCodec([2, 2], index_codecs=[BYTES_LE]).index_request(spec) == SuffixByteRequest(
+        64
+    )
 
 
 def test_decode_index_checks(shard) -> None:  # type: ignore[no-untyped-def]
@@ -759,8 +774,13 @@ def test_zarr_python_shards_decode_with_ours(tmp_path: Path, case: tuple[Any, ..
     rng = np.random.default_rng(5)
     store = zarr.storage.LocalStore(tmp_path)
     z = zarr.create_array(
-        store=store, shape=shape, chunks=inner, shards=shard_shape, dtype=dtype,
-        fill_value=fill, compressors=compressors,
+        store=store,
+        shape=shape,
+        chunks=inner,
+        shards=shard_shape,
+        dtype=dtype,
+        fill_value=fill,
+        compressors=compressors,
     )
     padded = tuple(-(-s // c) * c for s, c in zip(shape, shard_shape))
     full = _data(padded, dtype, fill, rng, fill_fraction=0.3, chunk_shape=inner)
@@ -798,24 +818,38 @@ def test_zarr_python_shards_decode_with_ours(tmp_path: Path, case: tuple[Any, ..
 
 @pytest.mark.parametrize("case", ZARR_CASES)
 @pytest.mark.parametrize("variant", ["default", "start_nocrc"])
-def test_our_shards_read_by_zarr_python(tmp_path: Path, case: tuple[Any, ...], variant: str) -> None:
+def test_our_shards_read_by_zarr_python(
+    tmp_path: Path, case: tuple[Any, ...], variant: str
+) -> None:
     shape, inner, shard_shape, dtype, fill, compressors = case
     rng = np.random.default_rng(6)
     store = zarr.storage.LocalStore(tmp_path)
     if variant == "default":
         z = zarr.create_array(
-            store=store, shape=shape, chunks=inner, shards=shard_shape, dtype=dtype,
-            fill_value=fill, compressors=compressors,
+            store=store,
+            shape=shape,
+            chunks=inner,
+            shards=shard_shape,
+            dtype=dtype,
+            fill_value=fill,
+            compressors=compressors,
         )
     else:
         from zarr.codecs import BytesCodec as ZBytes
         from zarr.codecs import ShardingCodec as ZSharding
 
         z = zarr.create_array(
-            store=store, shape=shape, chunks=shard_shape, dtype=dtype, fill_value=fill,
-            compressors=None, filters=None,
+            store=store,
+            shape=shape,
+            chunks=shard_shape,
+            dtype=dtype,
+            fill_value=fill,
+            compressors=None,
+            filters=None,
             serializer=ZSharding(
-                chunk_shape=inner, codecs=[ZBytes()], index_codecs=[ZBytes()],
+                chunk_shape=inner,
+                codecs=[ZBytes()],
+                index_codecs=[ZBytes()],
                 index_location="start",
             ),
         )
@@ -858,8 +892,14 @@ def test_memory_store_interop_nested_sharding() -> None:
         index_location="start",
     )
     z = zarr.create_array(
-        store=store, shape=(8, 8), chunks=(8, 8), dtype="int32", fill_value=0,
-        compressors=None, filters=None, serializer=serializer,
+        store=store,
+        shape=(8, 8),
+        chunks=(8, 8),
+        dtype="int32",
+        fill_value=0,
+        compressors=None,
+        filters=None,
+        serializer=serializer,
     )
     data = _data((8, 8), "<i4", 0, rng, fill_fraction=0.3, chunk_shape=(2, 2))
     z[...] = data

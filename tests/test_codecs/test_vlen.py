@@ -16,7 +16,18 @@ from zarrfast.abc.codec import ChunkSpec
 from zarrfast.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrfast.errors import CodecError, DecodeError, EncodeError
 
-STRINGS = ["", "a", "foo", "héllo", "Привет", "こんにちは", "🎉🚀", "x" * 1000, "nul\x00inside", "ü" * 3]
+STRINGS = [
+    "",
+    "a",
+    "foo",
+    "héllo",
+    "Привет",
+    "こんにちは",
+    "🎉🚀",
+    "x" * 1000,
+    "nul\x00inside",
+    "ü" * 3,
+]
 BYTES = [b"", b"a", b"\x00", b"\xff\xfe", b"\x00" * 5, bytes(range(256)), b"y" * 1000]
 SHAPES = [(0,), (1,), (7,), (3, 4), (2, 0, 3), (), (2, 3, 2)]
 
@@ -294,7 +305,11 @@ def _zarr_array(path, values, zarr_format, dtype, chunks):
         # variable_length_bytes has no finished v3 spec; zarr-python says so
         warnings.simplefilter("ignore", UnstableSpecificationWarning)
         z = zarr.create_array(
-            str(path), shape=values.shape, chunks=chunks, dtype=dtype, compressors=None,
+            str(path),
+            shape=values.shape,
+            chunks=chunks,
+            dtype=dtype,
+            compressors=None,
             zarr_format=zarr_format,
         )
         z[...] = values

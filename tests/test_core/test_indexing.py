@@ -28,9 +28,7 @@ from zarrfast.core.indexing import (
 from zarrfast.errors import BoundsCheckError, SelectionError, ShapeMismatchError
 
 FILL = -1  # padding of edge chunks; must never reach an output
-SETTINGS = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --------------------------------------------------------------------------- reference array
@@ -110,7 +108,9 @@ def put(indexer: Any, cref: ChunkedRef, value: np.ndarray, points: bool = False)
 
 # --------------------------------------------------------------------------- strategies
 @st.composite
-def arrays_and_chunks(draw: Any, min_ndim: int = 0, max_ndim: int = 4) -> tuple[np.ndarray, tuple[int, ...]]:
+def arrays_and_chunks(
+    draw: Any, min_ndim: int = 0, max_ndim: int = 4
+) -> tuple[np.ndarray, tuple[int, ...]]:
     ndim = draw(st.integers(min_ndim, max_ndim))
     max_len = 8 if ndim <= 2 else 5
     shape = tuple(draw(st.lists(st.integers(0, max_len), min_size=ndim, max_size=ndim)))
@@ -320,7 +320,13 @@ def test_blocks_matches_reference(data: Any, rc: Any) -> None:
     grid = tuple(-(-s // c) for s, c in zip(ref.shape, chunks))
     sel = []
     for g in grid:
-        opts = [st.builds(slice, st.none() | st.integers(-g - 2, g + 2), st.none() | st.integers(-g - 2, g + 2))]
+        opts = [
+            st.builds(
+                slice,
+                st.none() | st.integers(-g - 2, g + 2),
+                st.none() | st.integers(-g - 2, g + 2),
+            )
+        ]
         if g:
             opts.append(st.integers(-g, g - 1))
         sel.append(data.draw(st.one_of(*opts)))
@@ -345,7 +351,9 @@ def test_classify_matches_numpy_for_vindex_and_basic(data: Any, rc: Any) -> None
         sel2 = data.draw(coordinate_selections(ref.shape))
         if any(isinstance(s, list) or np.ndim(s) >= 1 for s in sel2):
             assert classify_selection(sel2, ref.ndim) == "vindex"
-            got = get(make_indexer(sel2, ref.shape, chunks, "vindex"), ChunkedRef(ref, chunks), True)
+            got = get(
+                make_indexer(sel2, ref.shape, chunks, "vindex"), ChunkedRef(ref, chunks), True
+            )
             np.testing.assert_array_equal(got, ref[sel2])
 
 
@@ -393,7 +401,10 @@ def test_orthogonal_ix_form_and_drops() -> None:
     # int separated from the array (numpy would move the advanced axis to the front)
     ref = np.arange(60).reshape(3, 4, 5)
     sel = (1, slice(None), [4, 0, 2])
-    np.testing.assert_array_equal(get(OrthogonalIndexer(sel, ref.shape, (2, 3, 2)), ChunkedRef(ref, (2, 3, 2))), ref[1][:, [4, 0, 2]])
+    np.testing.assert_array_equal(
+        get(OrthogonalIndexer(sel, ref.shape, (2, 3, 2)), ChunkedRef(ref, (2, 3, 2))),
+        ref[1][:, [4, 0, 2]],
+    )
 
 
 def test_duplicates_last_write_wins() -> None:
@@ -409,7 +420,9 @@ def test_duplicates_last_write_wins() -> None:
 def test_is_complete_chunk_edges() -> None:
     flags = {p.chunk_coords: p.is_complete_chunk for p in BasicIndexer(slice(1, None), (5,), (2,))}
     assert flags == {(0,): False, (1,): True, (2,): True}
-    flags = {p.chunk_coords: p.is_complete_chunk for p in OrthogonalIndexer(([4, 3, 2, 3],), (5,), (2,))}
+    flags = {
+        p.chunk_coords: p.is_complete_chunk for p in OrthogonalIndexer(([4, 3, 2, 3],), (5,), (2,))
+    }
     assert flags == {(1,): True, (2,): True}
     flags = {p.chunk_coords: p.is_complete_chunk for p in CoordinateIndexer(([4, 0],), (5,), (2,))}
     assert flags == {(0,): False, (2,): True}
@@ -448,9 +461,13 @@ def test_classify_agrees_with_numpy_for_single_array() -> None:
 
 # --------------------------------------------------------------------------- errors
 def test_out_of_bounds_int_message() -> None:
-    with pytest.raises(BoundsCheckError, match=r"index 12 is out of bounds for axis 0 with size 10"):
+    with pytest.raises(
+        BoundsCheckError, match=r"index 12 is out of bounds for axis 0 with size 10"
+    ):
         BasicIndexer(12, (10,), (3,))
-    with pytest.raises(BoundsCheckError, match=r"index -11 is out of bounds for axis 1 with size 10"):
+    with pytest.raises(
+        BoundsCheckError, match=r"index -11 is out of bounds for axis 1 with size 10"
+    ):
         BasicIndexer((0, -11), (2, 10), (1, 3))
     with pytest.raises(IndexError):  # also a builtin IndexError
         normalize_integer_selection(10, 10)
@@ -463,34 +480,66 @@ def test_out_of_bounds_arrays() -> None:
         OrthogonalIndexer((slice(None), [0, 7, 9]), (3, 5), (2, 2))
     with pytest.raises(BoundsCheckError, match=r"index -4 is out of bounds for axis 0 with size 3"):
         CoordinateIndexer(([0, -4], [1, 1]), (3, 5), (2, 2))
-    with pytest.raises(BoundsCheckError, match=r"block index 3 is out of bounds for axis 0 with 3 blocks"):
+    with pytest.raises(
+        BoundsCheckError, match=r"block index 3 is out of bounds for axis 0 with 3 blocks"
+    ):
         BlockIndexer(3, (5,), (2,))
 
 
 @pytest.mark.parametrize(
     ("factory", "match"),
     [
-        (lambda: BasicIndexer((0, 0, 0), (2, 2), (1, 1)), r"too many indices.*2-dimensional, but 3"),
-        (lambda: BasicIndexer((..., 0, ...), (2, 2), (1, 1)), r"at most one Ellipsis in a selection, got 2"),
+        (
+            lambda: BasicIndexer((0, 0, 0), (2, 2), (1, 1)),
+            r"too many indices.*2-dimensional, but 3",
+        ),
+        (
+            lambda: BasicIndexer((..., 0, ...), (2, 2), (1, 1)),
+            r"at most one Ellipsis in a selection, got 2",
+        ),
         (lambda: BasicIndexer(1.5, (4,), (2,)), r"axis 0.*float 1.5"),
         (lambda: BasicIndexer(True, (4,), (2,)), r"axis 0.*bool True"),
         (lambda: BasicIndexer(slice(0, 3, 0), (4,), (2,)), r"slice step cannot be zero \(axis 0\)"),
         (lambda: BasicIndexer(slice(0.5, 3), (4,), (2,)), r"slice start on axis 0.*float 0.5"),
         (lambda: BasicIndexer([0, 1], (4,), (2,)), r"basic indexing.*use orthogonal"),
-        (lambda: OrthogonalIndexer(np.ones(3, bool), (4,), (2,)), r"mask of length 4 for axis 0, got length 3"),
-        (lambda: OrthogonalIndexer(np.ones((2, 2), int), (4, 4), (2, 2)), r"1-d integer or boolean array for axis 0.*2-d"),
-        (lambda: OrthogonalIndexer(np.array([0.5]), (4,), (2,)), r"integer or boolean array for axis 0, got.*float64"),
+        (
+            lambda: OrthogonalIndexer(np.ones(3, bool), (4,), (2,)),
+            r"mask of length 4 for axis 0, got length 3",
+        ),
+        (
+            lambda: OrthogonalIndexer(np.ones((2, 2), int), (4, 4), (2, 2)),
+            r"1-d integer or boolean array for axis 0.*2-d",
+        ),
+        (
+            lambda: OrthogonalIndexer(np.array([0.5]), (4,), (2,)),
+            r"integer or boolean array for axis 0, got.*float64",
+        ),
         (lambda: OrthogonalIndexer((None, 0), (4,), (2,)), r"newaxis"),
         (lambda: OrthogonalIndexer((0, 0), (4,), (2,)), r"too many indices"),
         (lambda: OrthogonalIndexer(slice(None, None, 0), (4,), (2,)), r"step cannot be zero"),
-        (lambda: CoordinateIndexer(([0, 1],), (4, 4), (2, 2)), r"one integer array per dimension \(2\).*got 1"),
-        (lambda: CoordinateIndexer(([0, 1], slice(None)), (4, 4), (2, 2)), r"integer array for axis 1 in vindex, got slice"),
-        (lambda: CoordinateIndexer(([0, 1], [0, 1, 2]), (4, 4), (2, 2)), r"broadcast together, got shapes \(2,\), \(3,\)"),
+        (
+            lambda: CoordinateIndexer(([0, 1],), (4, 4), (2, 2)),
+            r"one integer array per dimension \(2\).*got 1",
+        ),
+        (
+            lambda: CoordinateIndexer(([0, 1], slice(None)), (4, 4), (2, 2)),
+            r"integer array for axis 1 in vindex, got slice",
+        ),
+        (
+            lambda: CoordinateIndexer(([0, 1], [0, 1, 2]), (4, 4), (2, 2)),
+            r"broadcast together, got shapes \(2,\), \(3,\)",
+        ),
         (lambda: CoordinateIndexer(([True, False],), (2,), (2,)), r"got a boolean array"),
         (lambda: CoordinateIndexer((np.array([1.0]),), (2,), (2,)), r"float64"),
-        (lambda: MaskIndexer(np.ones((2, 3), bool), (2, 2), (1, 1)), r"mask of shape \(2, 2\), got shape \(2, 3\)"),
+        (
+            lambda: MaskIndexer(np.ones((2, 3), bool), (2, 2), (1, 1)),
+            r"mask of shape \(2, 2\), got shape \(2, 3\)",
+        ),
         (lambda: MaskIndexer(np.ones((2, 2), int), (2, 2), (1, 1)), r"boolean mask"),
-        (lambda: BlockIndexer(slice(0, 2, 2), (4,), (2,)), r"step 1 for block indexing on axis 0, got 2"),
+        (
+            lambda: BlockIndexer(slice(0, 2, 2), (4,), (2,)),
+            r"step 1 for block indexing on axis 0, got 2",
+        ),
         (lambda: BlockIndexer([0], (4,), (2,)), r"int or slice for axis 0 in block indexing"),
         (lambda: make_indexer(0, (4,), (2,), "fancy"), r"indexing mode.*got 'fancy'"),  # type: ignore[arg-type]
     ],

@@ -35,15 +35,22 @@ def _store_kwargs(kind: str, tmp_path: Any, request: pytest.FixtureRequest) -> d
     server = request.getfixturevalue("s3_server")
     from tests.test_storage.servers import unique
 
-    return {"storage": "s3", "bucket": server.make_bucket(), "prefix": unique("dask"),
-            "endpoint_url": server.endpoint_url, "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing", "region": "us-east-1"}
+    return {
+        "storage": "s3",
+        "bucket": server.make_bucket(),
+        "prefix": unique("dask"),
+        "endpoint_url": server.endpoint_url,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "region": "us-east-1",
+    }
 
 
 @pytest.mark.parametrize("kind", ["filesystem", "lmdb", "s3"])
 @pytest.mark.parametrize("sharded", [False, True], ids=["chunks", "shards"])
-def test_cluster_write_then_read(kind: str, sharded: bool, tmp_path: Any,
-                                 request: pytest.FixtureRequest, dask_client: Any) -> None:
+def test_cluster_write_then_read(
+    kind: str, sharded: bool, tmp_path: Any, request: pytest.FixtureRequest, dask_client: Any
+) -> None:
     kw = _store_kwargs(kind, tmp_path, request)
     extra = {"shards": (20, 20)} if sharded else {}
     arr = zf.create(shape=SHAPE, chunks=(10, 10), dtype="f8", compressor="zstd", **extra, **kw)
@@ -70,8 +77,9 @@ def test_store_method_and_from_array(tmp_path: Any, dask_client: Any) -> None:
 
 
 def test_pickle_is_configuration(tmp_path: Any) -> None:
-    arr = zf.create(shape=(1000, 1000), chunks=(100, 100), dtype="f8",
-                    path=str(tmp_path / "c.zarr"))
+    arr = zf.create(
+        shape=(1000, 1000), chunks=(100, 100), dtype="f8", path=str(tmp_path / "c.zarr")
+    )
     arr[...] = 1.0
     blob = pickle.dumps(arr)
     assert len(blob) < 2000  # configuration, not 8 MB of data
@@ -86,8 +94,12 @@ def test_region_and_alignment(tmp_path: Any) -> None:
     with pytest.raises(ShapeMismatchError, match="not a multiple"):
         from_dask(da.ones((10, 40), chunks=10, dtype="i2"), arr, region=(slice(5, 15), slice(None)))
     with pytest.raises(ShapeMismatchError, match="not aligned"):
-        from_dask(da.ones((20, 40), chunks=(7, 40), dtype="i2"), arr,
-                  region=(slice(0, 20), slice(None)), rechunk=False)
+        from_dask(
+            da.ones((20, 40), chunks=(7, 40), dtype="i2"),
+            arr,
+            region=(slice(0, 20), slice(None)),
+            rechunk=False,
+        )
     assert aligned_chunks((100, 7), (10, 5), (33, 100)) == (30, 7)
 
 

@@ -25,7 +25,8 @@ def test_to_zarr_open_zarr(kind: str, tmp_path: Any) -> None:
     store = as_zarr_store(make_store(kind, path=path))
     ds = xr.Dataset(
         {"t": (("y", "x"), np.arange(200, dtype="f4").reshape(10, 20))},
-        coords={"y": np.arange(10), "x": np.linspace(0, 1, 20)}, attrs={"title": "demo"},
+        coords={"y": np.arange(10), "x": np.linspace(0, 1, 20)},
+        attrs={"title": "demo"},
     )
     ds.to_zarr(store, mode="w", consolidated=False)
     back = xr.open_zarr(store, consolidated=False)

@@ -34,14 +34,60 @@ def root(tmp_path: Any) -> Any:
 
 
 CASES = [
-    ("v3-zstd", {"dtype": "f8", "chunks": (7, 9), "compressors": {"name": "zstd", "configuration": {"level": 1}}}),
-    ("v3-blosc-i2", {"dtype": "i2", "chunks": (10, 10), "compressors": {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": 2, "blocksize": 0}}}),
-    ("v3-gzip-crc", {"dtype": "u4", "chunks": (8, 8), "compressors": [{"name": "gzip", "configuration": {"level": 1}}, {"name": "crc32c"}]}),
-    ("v3-transpose", {"dtype": "f4", "chunks": (6, 11), "filters": [{"name": "transpose", "configuration": {"order": [1, 0]}}]}),
+    (
+        "v3-zstd",
+        {
+            "dtype": "f8",
+            "chunks": (7, 9),
+            "compressors": {"name": "zstd", "configuration": {"level": 1}},
+        },
+    ),
+    (
+        "v3-blosc-i2",
+        {
+            "dtype": "i2",
+            "chunks": (10, 10),
+            "compressors": {
+                "name": "blosc",
+                "configuration": {
+                    "cname": "lz4",
+                    "clevel": 5,
+                    "shuffle": "shuffle",
+                    "typesize": 2,
+                    "blocksize": 0,
+                },
+            },
+        },
+    ),
+    (
+        "v3-gzip-crc",
+        {
+            "dtype": "u4",
+            "chunks": (8, 8),
+            "compressors": [{"name": "gzip", "configuration": {"level": 1}}, {"name": "crc32c"}],
+        },
+    ),
+    (
+        "v3-transpose",
+        {
+            "dtype": "f4",
+            "chunks": (6, 11),
+            "filters": [{"name": "transpose", "configuration": {"order": [1, 0]}}],
+        },
+    ),
     ("v3-shards", {"dtype": "i8", "chunks": (5, 5), "shards": (10, 20)}),
     ("v3-bool", {"dtype": "bool", "chunks": (16, 16)}),
     ("v3-complex", {"dtype": "c16", "chunks": (9, 9), "compressors": None}),
-    ("v2-zlib-F", {"dtype": ">i4", "chunks": (7, 7), "zarr_format": 2, "order": "F", "compressors": {"id": "zlib", "level": 1}}),
+    (
+        "v2-zlib-F",
+        {
+            "dtype": ">i4",
+            "chunks": (7, 7),
+            "zarr_format": 2,
+            "order": "F",
+            "compressors": {"id": "zlib", "level": 1},
+        },
+    ),
     ("v2-delta", {"dtype": "i8", "chunks": (7, 13), "zarr_format": 2, "filters": "delta"}),
 ]
 
@@ -49,14 +95,16 @@ CASES = [
 def _data(dtype: str, shape: tuple[int, ...] = (30, 40)) -> np.ndarray:
     a = np.arange(np.prod(shape)).reshape(shape)
     if np.dtype(dtype).kind == "b":
-        return (a % 3 == 0)
+        return a % 3 == 0
     if np.dtype(dtype).kind == "c":
         return (a + 1j * a).astype(dtype)
     return (a % 1000).astype(dtype)
 
 
 @pytest.mark.parametrize(("name", "kw"), CASES, ids=[c[0] for c in CASES])
-def test_round_trip_every_indexing_mode(pipeline: None, root: Any, name: str, kw: dict[str, Any]) -> None:
+def test_round_trip_every_indexing_mode(
+    pipeline: None, root: Any, name: str, kw: dict[str, Any]
+) -> None:
     data = _data(kw["dtype"])
     kw = dict(kw)
     if kw.get("filters") == "delta":
@@ -71,13 +119,18 @@ def test_round_trip_every_indexing_mode(pipeline: None, root: Any, name: str, kw
     np.testing.assert_array_equal(z[:], data)
     np.testing.assert_array_equal(z[3:17, 5:33:3], data[3:17, 5:33:3])
     assert z[4, 7] == data[4, 7]
-    np.testing.assert_array_equal(z[5], data[5])          # drop_axes
+    np.testing.assert_array_equal(z[5], data[5])  # drop_axes
     rows, cols = [0, 7, 29, 8], [39, 1, 2]
     np.testing.assert_array_equal(z.oindex[rows, cols], data[np.ix_(rows, cols)])
     np.testing.assert_array_equal(z.vindex[[1, 2, 29], [3, 39, 0]], data[[1, 2, 29], [3, 39, 0]])
     mask = np.arange(data.size).reshape(data.shape) % 7 == 0
     np.testing.assert_array_equal(z.vindex[mask], data[mask])
-    np.testing.assert_array_equal(z.get_block_selection((1, 1)), data[z.chunks[0]:2 * z.chunks[0], z.chunks[1]:2 * z.chunks[1]][:, :] if not z.shards else z.get_block_selection((1, 1)))
+    np.testing.assert_array_equal(
+        z.get_block_selection((1, 1)),
+        data[z.chunks[0] : 2 * z.chunks[0], z.chunks[1] : 2 * z.chunks[1]][:, :]
+        if not z.shards
+        else z.get_block_selection((1, 1)),
+    )
     # partial writes (read-modify-write), scalars, orthogonal and point writes
     data[2:5, 3:30] = data[0, 0]
     z[2:5, 3:30] = data[0, 0]
@@ -111,7 +164,7 @@ def test_strings_and_empty_chunks(pipeline: None, root: Any) -> None:
     e = root.create_array("e", shape=(20,), chunks=(5,), dtype="i4", fill_value=0)
     e[:] = 0
     e[7] = 1
-    assert e.nchunks_initialized == 1   # all-fill chunks are not stored
+    assert e.nchunks_initialized == 1  # all-fill chunks are not stored
     assert zp.fallback_count() == 0
 
 
@@ -125,8 +178,9 @@ def test_fallbacks_are_counted(pipeline: None, root: Any) -> None:
     # A codec zarrfast does not implement.
     from zarr.codecs.numcodecs import Quantize
 
-    z = root.create_array("q", shape=(10,), chunks=(5,), dtype="f8",
-                          filters=[Quantize(digits=3, dtype="f8")])
+    z = root.create_array(
+        "q", shape=(10,), chunks=(5,), dtype="f8", filters=[Quantize(digits=3, dtype="f8")]
+    )
     z[:] = np.linspace(0, 1, 10)
     np.testing.assert_allclose(z[:], np.linspace(0, 1, 10), atol=1e-3)
     assert zp.fallback_count() >= before + 2

@@ -35,9 +35,15 @@ def _make(kind: str, tmp_path: Any, request: pytest.FixtureRequest) -> Store:
     if kind == "shared_memory":
         return make_store("shared_memory", name=unique("shm"))
     server: S3Server = request.getfixturevalue("s3_server")
-    return make_store("s3", bucket=server.make_bucket(), prefix=unique("p"),
-                      endpoint_url=server.endpoint_url, aws_access_key_id="testing",
-                      aws_secret_access_key="testing", region="us-east-1")
+    return make_store(
+        "s3",
+        bucket=server.make_bucket(),
+        prefix=unique("p"),
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region="us-east-1",
+    )
 
 
 @asyncio_auto

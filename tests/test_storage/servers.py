@@ -58,8 +58,14 @@ _LOOPBACK_ENV = {
 }
 for _k, _v in _LOOPBACK_ENV.items():
     os.environ[_k] = _v
-for _k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN",
-           "GOOGLE_APPLICATION_CREDENTIALS", "STORAGE_EMULATOR_HOST"):
+for _k in (
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_SESSION_TOKEN",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "STORAGE_EMULATOR_HOST",
+):
     os.environ.pop(_k, None)
 
 #: Azurite's well-known development account (public, documented by Microsoft).
@@ -100,8 +106,12 @@ class ServerProcess:
         self._err = open(os.path.join(self.logdir, "stderr"), "wb")
         try:
             self.proc = subprocess.Popen(
-                self.argv, stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL,
-                env={**os.environ, **self.env}, cwd=self.cwd or self.logdir,
+                self.argv,
+                stdout=self._out,
+                stderr=self._err,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env},
+                cwd=self.cwd or self.logdir,
             )
         except OSError as exc:
             self.stop()
@@ -133,9 +143,7 @@ class ServerProcess:
     def fail(self, why: str) -> None:
         out = self.output()
         self.stop()
-        pytest.fail(
-            f"test server {self.name} ({' '.join(self.argv)}) {why}\n{out}", pytrace=False
-        )
+        pytest.fail(f"test server {self.name} ({' '.join(self.argv)}) {why}\n{out}", pytrace=False)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -177,8 +185,11 @@ class S3Server:
         import boto3
 
         return boto3.client(
-            "s3", endpoint_url=self.endpoint_url, region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
 
     def make_bucket(self, name: str | None = None) -> str:
@@ -190,8 +201,11 @@ class S3Server:
 def start_moto(extra_env: dict[str, str] | None = None) -> S3Server:
     port = free_port()
     proc = ServerProcess(
-        "moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        port, lambda: _http_ready(port, "/moto-api/"), env=dict(extra_env or {}),
+        "moto",
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        port,
+        lambda: _http_ready(port, "/moto-api/"),
+        env=dict(extra_env or {}),
     ).start()
     return S3Server(f"http://127.0.0.1:{port}", port, proc)
 
@@ -216,7 +230,8 @@ class GCSServer:
         from google.cloud import storage
 
         return storage.Client(
-            project="zarrfast-test", credentials=AnonymousCredentials(),
+            project="zarrfast-test",
+            credentials=AnonymousCredentials(),
             client_options={"api_endpoint": self.endpoint},
         )
 
@@ -228,14 +243,16 @@ class GCSServer:
 
 @pytest.fixture(scope="session")
 def gcs_server() -> Iterator[GCSServer]:
-    exe = shutil.which("gcp-storage-emulator", path=os.path.dirname(sys.executable)) or \
-        shutil.which("gcp-storage-emulator")
+    exe = shutil.which(
+        "gcp-storage-emulator", path=os.path.dirname(sys.executable)
+    ) or shutil.which("gcp-storage-emulator")
     argv = [exe] if exe else [sys.executable, "-m", "gcp_storage_emulator"]
     port = free_port()
     proc = ServerProcess(
         "gcp-storage-emulator",
         [*argv, "start", "--host", "127.0.0.1", "--port", str(port), "--in-memory"],
-        port, lambda: _http_ready(port, "/storage/v1/b"),
+        port,
+        lambda: _http_ready(port, "/storage/v1/b"),
     ).start()
     try:
         yield GCSServer(f"http://127.0.0.1:{port}", port, proc)
@@ -279,15 +296,28 @@ def azurite_server() -> Iterator[AzuriteServer]:
     if exe is None:
         pytest.fail(
             "Azurite is not installed: run `bash scripts/setup_servers.sh` (npm install "
-            "azurite into .servers/)", pytrace=False,
+            "azurite into .servers/)",
+            pytrace=False,
         )
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="zarrfast-azurite-data-")
     proc = ServerProcess(
         "azurite",
-        [exe, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", workdir, "--disableTelemetry", "--skipApiVersionCheck", "--silent",
-         "--loose"],
-        port, lambda: _tcp_ready(port),
+        [
+            exe,
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--location",
+            workdir,
+            "--disableTelemetry",
+            "--skipApiVersionCheck",
+            "--silent",
+            "--loose",
+        ],
+        port,
+        lambda: _tcp_ready(port),
     ).start()
     try:
         yield AzuriteServer(f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}", port, proc)
@@ -307,13 +337,28 @@ class MongoServer:
 def mongo_server() -> Iterator[MongoServer]:
     port = free_port()
     logdir = tempfile.mkdtemp(prefix="zarrfast-nx-")
-    code = "import sys; from nx_27017.nx_27017 import main; sys.argv[0] = 'nx-27017'; sys.exit(main())"
+    code = (
+        "import sys; from nx_27017.nx_27017 import main; sys.argv[0] = 'nx-27017'; sys.exit(main())"
+    )
     proc = ServerProcess(
         "nx-27017",
-        [sys.executable, "-c", code, "--host", "127.0.0.1", "-p", str(port),
-         "--data-dir", "memory", "--log-file", os.path.join(logdir, "nx.log"),
-         "--pid-file", os.path.join(logdir, "nx.pid")],
-        port, lambda: _mongo_ready(port),
+        [
+            sys.executable,
+            "-c",
+            code,
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--data-dir",
+            "memory",
+            "--log-file",
+            os.path.join(logdir, "nx.log"),
+            "--pid-file",
+            os.path.join(logdir, "nx.pid"),
+        ],
+        port,
+        lambda: _mongo_ready(port),
     ).start()
     try:
         yield MongoServer(f"mongodb://127.0.0.1:{port}", port, proc)
@@ -345,8 +390,14 @@ class FlakyProxy:
     """
 
     def __init__(
-        self, upstream_port: int, *, fail_rate: float = 0.3, seed: int = 1234,
-        status: int = 503, code: str = "SlowDown", latency: float = 0.0,
+        self,
+        upstream_port: int,
+        *,
+        fail_rate: float = 0.3,
+        seed: int = 1234,
+        status: int = 503,
+        code: str = "SlowDown",
+        latency: float = 0.0,
     ) -> None:
         self.upstream_port = upstream_port
         self.fail_rate = fail_rate
@@ -385,7 +436,9 @@ class FlakyProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _serve_one(self, h: socketserver.StreamRequestHandler, upstream: http.client.HTTPConnection) -> bool:
+    def _serve_one(
+        self, h: socketserver.StreamRequestHandler, upstream: http.client.HTTPConnection
+    ) -> bool:
         line = h.rfile.readline(65537)
         if not line or not line.strip():
             return False
@@ -433,7 +486,8 @@ class FlakyProxy:
             ).encode()
             h.wfile.write(
                 f"HTTP/1.1 {self.status} Injected\r\nContent-Type: application/xml\r\n"
-                f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+                f"Content-Length: {len(payload)}\r\n\r\n".encode()
+                + payload
             )
             h.wfile.flush()
             return True
@@ -545,8 +599,15 @@ class RemoteArrayTests:
         kw = {"shards": (20, 20)} if sharded else {}
         if zarr_format == 2:
             kw["compressor"] = "zlib"
-        arr = zf.create(shape=data.shape, chunks=(10, 10), dtype="<i4", store=store,
-                        path="g/arr", zarr_format=zarr_format, **kw)
+        arr = zf.create(
+            shape=data.shape,
+            chunks=(10, 10),
+            dtype="<i4",
+            store=store,
+            path="g/arr",
+            zarr_format=zarr_format,
+            **kw,
+        )
         arr[...] = data
         keys = sorted(store.list_prefix("g/arr/"))
         if zarr_format == 2:
@@ -573,8 +634,15 @@ class RemoteArrayTests:
 
         store = make_store()
         data = np.random.default_rng(0).random((64, 64))  # incompressible float64
-        arr = zf.create(shape=data.shape, chunks=(8, 8), shards=(64, 64), dtype="f8",
-                        store=store, path="s", compressor=None)
+        arr = zf.create(
+            shape=data.shape,
+            chunks=(8, 8),
+            shards=(64, 64),
+            dtype="f8",
+            store=store,
+            path="s",
+            compressor=None,
+        )
         arr[...] = data
         shard_size = store.getsize("s/c/0/0")
         counting = CountingStore(store).store
@@ -590,8 +658,14 @@ class RemoteArrayTests:
         import zarrfast as zf
 
         opts = self.storage_options(make_store())
-        arr = zf.create(shape=(6, 6), chunks=(3, 3), dtype="u1", storage=self.storage_name,
-                        path="via-api", **opts)
+        arr = zf.create(
+            shape=(6, 6),
+            chunks=(3, 3),
+            dtype="u1",
+            storage=self.storage_name,
+            path="via-api",
+            **opts,
+        )
         arr[...] = np.arange(36, dtype="u1").reshape(6, 6)
         back = zf.open_array(storage=self.storage_name, path="via-api", mode="r", **opts)
         np.testing.assert_array_equal(back[...], np.arange(36, dtype="u1").reshape(6, 6))

@@ -34,11 +34,16 @@ class TestAzureBlobStore(StoreTests, RemoteArrayTests):
 
     @pytest.fixture
     def store(
-        self, azurite_server: AzuriteServer, azure_container: str  # noqa: F811
+        self,
+        azurite_server: AzuriteServer,
+        azure_container: str,
     ) -> Iterator[AzureBlobStore]:
         with AzureBlobStore(
-            azurite_server.account_name, azure_container, prefix=unique("p"),
-            account_key=azurite_server.account_key, account_url=azurite_server.account_url,
+            azurite_server.account_name,
+            azure_container,
+            prefix=unique("p"),
+            account_key=azurite_server.account_key,
+            account_url=azurite_server.account_url,
         ) as s:
             yield s
 
@@ -48,26 +53,35 @@ class TestAzureBlobStore(StoreTests, RemoteArrayTests):
 
     def storage_options(self, store: AzureBlobStore) -> dict[str, Any]:
         cfg = store._pickle_config()
-        return {k: cfg[k] for k in ("account_name", "container", "prefix", "account_key",
-                                    "account_url")}
+        return {
+            k: cfg[k] for k in ("account_name", "container", "prefix", "account_key", "account_url")
+        }
 
 
 def test_connection_string_and_sas(azurite_server: AzuriteServer, azure_container: str) -> None:  # noqa: F811
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     prefix = unique("auth")
-    rw = AzureBlobStore(container=azure_container, prefix=prefix,
-                        connection_string=azurite_server.connection_string)
+    rw = AzureBlobStore(
+        container=azure_container, prefix=prefix, connection_string=azurite_server.connection_string
+    )
     rw.set("k", b"v")
     assert rw.account_name == azurite_server.account_name
     assert azurite_server.account_key not in repr(rw)
     sas = generate_container_sas(
-        azurite_server.account_name, azure_container, account_key=azurite_server.account_key,
+        azurite_server.account_name,
+        azure_container,
+        account_key=azurite_server.account_key,
         permission=ContainerSasPermissions(read=True, list=True),
         expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1),
     )
-    ro = AzureBlobStore(azurite_server.account_name, azure_container, prefix=prefix,
-                        sas_token=sas, account_url=azurite_server.account_url)
+    ro = AzureBlobStore(
+        azurite_server.account_name,
+        azure_container,
+        prefix=prefix,
+        sas_token=sas,
+        account_url=azurite_server.account_url,
+    )
     assert ro.get("k") == b"v"
     assert list(ro.list()) == ["k"]
     # The SAS allows reading only: a write is denied (403 AuthorizationPermissionMismatch).
@@ -79,10 +93,15 @@ def test_connection_string_and_sas(azurite_server: AzuriteServer, azure_containe
 
 
 def test_wrong_account_key_is_an_authentication_error(
-    azurite_server: AzuriteServer, azure_container: str  # noqa: F811
+    azurite_server: AzuriteServer,
+    azure_container: str,
 ) -> None:
-    store = AzureBlobStore(azurite_server.account_name, azure_container,
-                           account_key=WRONG_KEY, account_url=azurite_server.account_url)
+    store = AzureBlobStore(
+        azurite_server.account_name,
+        azure_container,
+        account_key=WRONG_KEY,
+        account_url=azurite_server.account_url,
+    )
     with pytest.raises(AuthenticationError) as info:
         store.get("k")
     for text in (str(info.value), str(info.value.__cause__), repr(store)):
@@ -90,9 +109,12 @@ def test_wrong_account_key_is_an_authentication_error(
 
 
 def test_missing_container_is_named(azurite_server: AzuriteServer) -> None:  # noqa: F811
-    store = AzureBlobStore(azurite_server.account_name, "no-such-container",
-                           account_key=azurite_server.account_key,
-                           account_url=azurite_server.account_url)
+    store = AzureBlobStore(
+        azurite_server.account_name,
+        "no-such-container",
+        account_key=azurite_server.account_key,
+        account_url=azurite_server.account_url,
+    )
     with pytest.raises(ContainerNotFoundError, match="no-such-container"):
         store.set("k", b"v")
 
@@ -100,7 +122,9 @@ def test_missing_container_is_named(azurite_server: AzuriteServer) -> None:  # n
 def test_throttled_writes_all_land(azurite_server: AzuriteServer, azure_container: str) -> None:  # noqa: F811
     with FlakyProxy(azurite_server.port, fail_rate=0.3, seed=5, code="ServerBusy") as proxy:
         store = AzureBlobStore(
-            azurite_server.account_name, azure_container, prefix=unique("throttle"),
+            azurite_server.account_name,
+            azure_container,
+            prefix=unique("throttle"),
             account_key=azurite_server.account_key,
             account_url=f"{proxy.endpoint_url}/{azurite_server.account_name}",
             retries={"base_delay": 0.005, "max_delay": 0.05, "max_attempts": 20},
@@ -108,9 +132,13 @@ def test_throttled_writes_all_land(azurite_server: AzuriteServer, azure_containe
         items = [(f"c/{i}", f"value {i}".encode()) for i in range(100)]
         store.set_many(items)
         assert proxy.failed > 10
-    direct = AzureBlobStore(azurite_server.account_name, azure_container, prefix=store.prefix,
-                            account_key=azurite_server.account_key,
-                            account_url=azurite_server.account_url)
+    direct = AzureBlobStore(
+        azurite_server.account_name,
+        azure_container,
+        prefix=store.prefix,
+        account_key=azurite_server.account_key,
+        account_url=azurite_server.account_url,
+    )
     assert [bytes(v) for v in direct.get_many([k for k, _ in items])] == [v for _, v in items]
 
 

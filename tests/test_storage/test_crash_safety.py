@@ -85,8 +85,16 @@ def test_sigkilled_batch_writer_leaves_whole_chunks(tmp_path: Path, kind: str) -
         if time.monotonic() > deadline:
             break
         proc = subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(REPO), kind, str(path), str(N_CHUNKS),
-             str(CHUNK_BYTES)],
+            [
+                sys.executable,
+                "-c",
+                _WRITER,
+                str(REPO),
+                kind,
+                str(path),
+                str(N_CHUNKS),
+                str(CHUNK_BYTES),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -137,8 +145,10 @@ def test_processes_writing_disjoint_regions_lose_nothing(tmp_path: Path, storage
     ctx = multiprocessing.get_context("spawn")
     n_procs = 4
     per = ROWS // n_procs
-    procs = [ctx.Process(target=_write_rows, args=(storage, path, p * per, (p + 1) * per))
-             for p in range(n_procs)]
+    procs = [
+        ctx.Process(target=_write_rows, args=(storage, path, p * per, (p + 1) * per))
+        for p in range(n_procs)
+    ]
     for p in procs:
         p.start()
     for p in procs:

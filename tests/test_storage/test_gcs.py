@@ -42,12 +42,14 @@ class TestGCSStore(StoreTests, RemoteArrayTests):
         return lambda **kw: store
 
     def storage_options(self, store: GCSStore) -> dict[str, Any]:
-        return {"bucket": store.bucket, "prefix": store.prefix,
-                "endpoint_url": store._endpoint_url}
+        return {"bucket": store.bucket, "prefix": store.prefix, "endpoint_url": store._endpoint_url}
 
 
-def test_storage_emulator_host_is_honoured(gcs_server: GCSServer, gcs_bucket: str,  # noqa: F811
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_storage_emulator_host_is_honoured(
+    gcs_server: GCSServer,
+    gcs_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.endpoint)
     store = GCSStore(f"gs://{gcs_bucket}", prefix=unique("env"))
     data = np.arange(10.0)
@@ -59,8 +61,12 @@ def test_storage_emulator_host_is_honoured(gcs_server: GCSServer, gcs_bucket: st
 
 def test_throttled_writes_all_land(gcs_server: GCSServer, gcs_bucket: str) -> None:  # noqa: F811
     with FlakyProxy(gcs_server.port, fail_rate=0.3, seed=11) as proxy:
-        store = GCSStore(gcs_bucket, prefix=unique("throttle"), endpoint_url=proxy.endpoint_url,
-                         retries={"base_delay": 0.005, "max_delay": 0.05, "max_attempts": 20})
+        store = GCSStore(
+            gcs_bucket,
+            prefix=unique("throttle"),
+            endpoint_url=proxy.endpoint_url,
+            retries={"base_delay": 0.005, "max_delay": 0.05, "max_attempts": 20},
+        )
         items = [(f"c/{i}", f"value {i}".encode()) for i in range(100)]
         store.set_many(items)
         assert proxy.failed > 10
@@ -75,7 +81,9 @@ def test_denied_credentials_mapping() -> None:
     from google.auth import exceptions as ga
 
     store = GCSStore("b", endpoint_url="http://127.0.0.1:9")
-    assert store._classify(g.Forbidden("caller does not have storage.objects.get")) is ErrorKind.DENIED
+    assert (
+        store._classify(g.Forbidden("caller does not have storage.objects.get")) is ErrorKind.DENIED
+    )
     assert store._classify(g.Unauthorized("Invalid Credentials")) is ErrorKind.AUTH
     assert store._classify(ga.RefreshError("invalid_grant: account not found")) is ErrorKind.AUTH
     assert store._classify(g.TooManyRequests("slow down")) is ErrorKind.TRANSIENT

@@ -103,7 +103,9 @@ def test_data_layout_is_plain_zarr_keys(tmp_path: Path) -> None:
     for k, v in items.items():
         (out / k).parent.mkdir(parents=True, exist_ok=True)
         (out / k).write_bytes(v)
-    np.testing.assert_array_equal(zarr.open_array(str(out), mode="r")[:], np.arange(100).reshape(10, 10))
+    np.testing.assert_array_equal(
+        zarr.open_array(str(out), mode="r")[:], np.arange(100).reshape(10, 10)
+    )
 
 
 def test_key_too_long_is_invalid(tmp_path: Path) -> None:
@@ -223,7 +225,9 @@ def test_get_returns_owned_bytes_and_ranges(tmp_path: Path) -> None:
 
 def test_list_dir_skips_subdirectories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = LMDBStore(tmp_path / "db", sync=False)
-    s.set_many([(f"a/c/{i}/{j}", b"") for i in range(20) for j in range(200)] + [("a/zarr.json", b"")])
+    s.set_many(
+        [(f"a/c/{i}/{j}", b"") for i in range(20) for j in range(200)] + [("a/zarr.json", b"")]
+    )
     moves: list[object] = []
 
     class CountingCursor:
@@ -377,7 +381,9 @@ def test_pickled_store_in_other_processes(tmp_path: Path, method: str) -> None:
     s = LMDBStore(tmp_path / "db", sync=False)
     s.set("before", b"x")  # the parent's environment is open before the fork
     ctx = multiprocessing.get_context(method)
-    procs = [ctx.Process(target=_child_write, args=(str(tmp_path / "db"), 100 * i)) for i in range(3)]
+    procs = [
+        ctx.Process(target=_child_write, args=(str(tmp_path / "db"), 100 * i)) for i in range(3)
+    ]
     for p in procs:
         p.start()
     for p in procs:

@@ -322,8 +322,11 @@ def test_permission_error_is_mapped_on_the_read_path(
         s.get("k", RangeByteRequest(0, 1))
 
 
-@pytest.mark.skipif(IS_ROOT, reason="running as root: chmod 0o500 does not deny root; "
-                    "test_permission_error_is_mapped_on_the_write_path covers the mapping")
+@pytest.mark.skipif(
+    IS_ROOT,
+    reason="running as root: chmod 0o500 does not deny root; "
+    "test_permission_error_is_mapped_on_the_write_path covers the mapping",
+)
 def test_permission_denied_by_directory_mode(tmp_path: Path) -> None:
     s = LocalStore(tmp_path)
     s.set("x/c/0/0", b"old")

@@ -63,8 +63,12 @@ class TestRetryingOverFaultyMock(StoreTests):
 
     @pytest.fixture
     def store(self) -> Iterator[RetryingStore]:
-        inner = MockStore(error_rate=0.2, fail_on=("get", "set", "delete", "exists", "list"),
-                          seed=11, record=False)
+        inner = MockStore(
+            error_rate=0.2,
+            fail_on=("get", "set", "delete", "exists", "list"),
+            seed=11,
+            record=False,
+        )
         with RetryingStore(inner, retries=12, backoff=(0, 0)) as s:
             yield s
 
@@ -313,8 +317,9 @@ def test_retries_until_success_and_gives_up() -> None:
     r = RetryingStore(m, retries=2, backoff=(0, 0))
     r.set("a", b"1")
     assert m.get("a") == b"1" and r.retry_count == 2
-    always = RetryingStore(MockStore(error_mode="always", fail_on=("get",)), retries=3,
-                           backoff=(0, 0))
+    always = RetryingStore(
+        MockStore(error_mode="always", fail_on=("get",)), retries=3, backoff=(0, 0)
+    )
     with pytest.raises(TransientStoreError) as info:
         always.get("a")
     assert "gave up after 4 attempts" in "".join(getattr(info.value, "__notes__", []))
@@ -338,8 +343,9 @@ def test_retry_set_many_only_failed_keys() -> None:
 
 
 def test_total_timeout(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    r = RetryingStore(MockStore(error_mode="always"), retries=100, backoff=(10, 10),
-                      total_timeout=1.0)
+    r = RetryingStore(
+        MockStore(error_mode="always"), retries=100, backoff=(10, 10), total_timeout=1.0
+    )
     with pytest.raises(TransientStoreError):
         r.get("a")
     assert r.retry_count == 0
@@ -347,8 +353,16 @@ def test_total_timeout(monkeypatch) -> None:  # type: ignore[no-untyped-def]
 
 def test_storage_mock_with_retries_through_create() -> None:
     data = np.arange(400, dtype="i4").reshape(20, 20)
-    arr = zf.create((20, 20), chunks=(5, 5), dtype="i4", storage="mock", error_rate=0.2,
-                    seed=1, retries=10, backoff=(0, 0))
+    arr = zf.create(
+        (20, 20),
+        chunks=(5, 5),
+        dtype="i4",
+        storage="mock",
+        error_rate=0.2,
+        seed=1,
+        retries=10,
+        backoff=(0, 0),
+    )
     arr[:] = data
     np.testing.assert_array_equal(arr[:], data)
     assert isinstance(arr.store, RetryingStore) and arr.store.retry_count > 0

@@ -23,8 +23,11 @@ class TestMongoGridFSStore(StoreTests, RemoteArrayTests):
     @pytest.fixture
     def store(self, mongo_server: MongoServer) -> Iterator[MongoGridFSStore]:  # noqa: F811
         with MongoGridFSStore(
-            mongo_server.url, database="zarrtest", bucket=unique("b").replace("-", "_"),
-            array_id=unique("arr"), chunk_size=64 * 1024,
+            mongo_server.url,
+            database="zarrtest",
+            bucket=unique("b").replace("-", "_"),
+            array_id=unique("arr"),
+            chunk_size=64 * 1024,
         ) as s:
             yield s
 
@@ -43,8 +46,9 @@ def test_files_follow_gridfs_layout(mongo_server: MongoServer) -> None:  # noqa:
     import pymongo
 
     bucket = unique("lay").replace("-", "_")
-    store = MongoGridFSStore(mongo_server.url, "zarrtest", bucket, "experiment_001",
-                             chunk_size=1000)
+    store = MongoGridFSStore(
+        mongo_server.url, "zarrtest", bucket, "experiment_001", chunk_size=1000
+    )
     value = bytes(range(256)) * 20
     store.set("c/0/0", value)
     store.set("c/0/0", value[::-1])  # overwrite leaves exactly one file
@@ -61,11 +65,16 @@ def test_files_follow_gridfs_layout(mongo_server: MongoServer) -> None:  # noqa:
 
 
 def test_url_password_is_secret() -> None:
-    store = MongoGridFSStore("mongodb://zarr:hunter2-secret@127.0.0.1:9/?authSource=admin",
-                             "db", array_id="a")
+    store = MongoGridFSStore(
+        "mongodb://zarr:hunter2-secret@127.0.0.1:9/?authSource=admin", "db", array_id="a"
+    )
     assert "hunter2-secret" not in repr(store) and "***" in repr(store)
-    err = store._mapped_error(RuntimeError("failed for mongodb://zarr:hunter2-secret@127.0.0.1:9"),
-                              ErrorKind.AUTH, "get", "k")
+    err = store._mapped_error(
+        RuntimeError("failed for mongodb://zarr:hunter2-secret@127.0.0.1:9"),
+        ErrorKind.AUTH,
+        "get",
+        "k",
+    )
     assert isinstance(err, AuthenticationError) and "hunter2-secret" not in str(err)
 
 
@@ -75,8 +84,11 @@ def test_denied_credentials_mapping() -> None:
 
     store = MongoGridFSStore("mongodb://127.0.0.1:9", "db", array_id="a")
     assert store._classify(OperationFailure("Authentication failed.", code=18)) is ErrorKind.AUTH
-    assert store._classify(
-        OperationFailure("not authorized on db to execute command", code=13)
-    ) is ErrorKind.DENIED
-    assert isinstance(store._mapped_error(OperationFailure("x", 13), ErrorKind.DENIED, "get", "k"),
-                      AccessDeniedError)
+    assert (
+        store._classify(OperationFailure("not authorized on db to execute command", code=13))
+        is ErrorKind.DENIED
+    )
+    assert isinstance(
+        store._mapped_error(OperationFailure("x", 13), ErrorKind.DENIED, "get", "k"),
+        AccessDeniedError,
+    )

@@ -105,8 +105,10 @@ def test_unknown_backend_lists_available() -> None:
 
 # ------------------------------------------------------------------ entry points
 def _fake_entry_points(monkeypatch: pytest.MonkeyPatch, *eps: tuple[str, str]) -> None:
-    objs = [importlib.metadata.EntryPoint(name=n, value=v, group=storage.ENTRY_POINT_GROUP)
-            for n, v in eps]
+    objs = [
+        importlib.metadata.EntryPoint(name=n, value=v, group=storage.ENTRY_POINT_GROUP)
+        for n, v in eps
+    ]
 
     def entry_points(**kw: Any) -> list[Any]:
         assert kw == {"group": storage.ENTRY_POINT_GROUP}
@@ -116,16 +118,20 @@ def _fake_entry_points(monkeypatch: pytest.MonkeyPatch, *eps: tuple[str, str]) -
 
 
 def test_entry_point_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_entry_points(monkeypatch, ("viaep", f"{__name__}:DictStore"),
-                       ("memory", f"{__name__}:DictStore"))
+    _fake_entry_points(
+        monkeypatch, ("viaep", f"{__name__}:DictStore"), ("memory", f"{__name__}:DictStore")
+    )
     assert storage.get_backend("viaep")[0] is DictStore
     assert storage.get_backend("memory")[0] is MemoryStore  # built-ins win
     assert storage.list()["viaep"] == "ok"
 
 
 def test_broken_entry_point_reported_not_raised_by_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    _fake_entry_points(monkeypatch, ("broken", "zarrfast_no_such_pkg.mod:Store"),
-                       ("notastore", f"{__name__}:Incomplete"))
+    _fake_entry_points(
+        monkeypatch,
+        ("broken", "zarrfast_no_such_pkg.mod:Store"),
+        ("notastore", f"{__name__}:Incomplete"),
+    )
     with pytest.raises(BackendNotAvailableError, match="broken"):
         storage.get_backend("broken")
     listing = storage.list()
@@ -136,8 +142,17 @@ def test_broken_entry_point_reported_not_raised_by_list(monkeypatch: pytest.Monk
 def test_list_is_available_and_names_missing_extras(monkeypatch: pytest.MonkeyPatch) -> None:
     assert storage.list is storage.available
     listing = storage.list()
-    for name in ("memory", "filesystem", "zip", "lmdb", "mock", "s3", "gcs", "azure_blob",
-                 "mongo_gridfs"):
+    for name in (
+        "memory",
+        "filesystem",
+        "zip",
+        "lmdb",
+        "mock",
+        "s3",
+        "gcs",
+        "azure_blob",
+        "mongo_gridfs",
+    ):
         assert name in listing
     assert listing["memory"] == "ok"
     import builtins
@@ -151,8 +166,11 @@ def test_list_is_available_and_names_missing_extras(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.delitem(__import__("sys").modules, "zarrfast.storage.s3", raising=False)
     monkeypatch.setattr(builtins, "__import__", no_boto)
-    monkeypatch.setattr(importlib, "import_module",
-                        lambda n: no_boto(n) if n.endswith(".s3") else real_import(n, fromlist=["x"]))
+    monkeypatch.setattr(
+        importlib,
+        "import_module",
+        lambda n: no_boto(n) if n.endswith(".s3") else real_import(n, fromlist=["x"]),
+    )
     assert "pip install 'zarrfast[s3]'" in storage.list()["s3"]
 
 
@@ -162,16 +180,36 @@ def test_list_is_available_and_names_missing_extras(monkeypatch: pytest.MonkeyPa
     [
         ("s3://bucket/a/b", "s3", {"bucket": "bucket", "prefix": "a/b"}, ""),
         ("s3://bucket", "s3", {"bucket": "bucket", "prefix": ""}, ""),
-        ("s3://bucket/p?region=eu-west-1&anon=true", "s3",
-         {"bucket": "bucket", "prefix": "p", "region": "eu-west-1", "anon": True}, ""),
+        (
+            "s3://bucket/p?region=eu-west-1&anon=true",
+            "s3",
+            {"bucket": "bucket", "prefix": "p", "region": "eu-west-1", "anon": True},
+            "",
+        ),
         ("gs://bkt/x/y/", "gcs", {"bucket": "bkt", "prefix": "x/y"}, ""),
-        ("az://cont/pre", "azure_blob", {"container": "cont", "prefix": "pre",
-                                         "account_name": "envacct"}, ""),
-        ("az://cont@acct.dfs.core.windows.net/pre", "azure_blob",
-         {"container": "cont", "prefix": "pre", "account_name": "acct"}, ""),
-        ("mongodb://db.example:27017/zarr/fs/exp1", "mongo_gridfs",
-         {"url": "mongodb://db.example:27017", "database": "zarr", "bucket": "fs",
-          "array_id": "exp1"}, ""),
+        (
+            "az://cont/pre",
+            "azure_blob",
+            {"container": "cont", "prefix": "pre", "account_name": "envacct"},
+            "",
+        ),
+        (
+            "az://cont@acct.dfs.core.windows.net/pre",
+            "azure_blob",
+            {"container": "cont", "prefix": "pre", "account_name": "acct"},
+            "",
+        ),
+        (
+            "mongodb://db.example:27017/zarr/fs/exp1",
+            "mongo_gridfs",
+            {
+                "url": "mongodb://db.example:27017",
+                "database": "zarr",
+                "bucket": "fs",
+                "array_id": "exp1",
+            },
+            "",
+        ),
         ("file:///data/a.zarr", "filesystem", {"root": "/data/a.zarr"}, ""),
         ("file://localhost/data/a.zarr", "filesystem", {"root": "/data/a.zarr"}, ""),
         ("/data/a.zarr", "filesystem", {"root": "/data/a.zarr"}, ""),
@@ -192,11 +230,16 @@ def test_parse_url(url: str, backend: str, options: dict[str, Any], node: str) -
 
 
 def test_parse_url_keywords_and_path() -> None:
-    b, opts, node = parse_url("s3://bkt/pre?region=a", path="/grp/arr/", region="b",
-                              endpoint_url="http://localhost:9000")
+    b, opts, node = parse_url(
+        "s3://bkt/pre?region=a", path="/grp/arr/", region="b", endpoint_url="http://localhost:9000"
+    )
     assert (b, node) == ("s3", "grp/arr")
-    assert opts == {"bucket": "bkt", "prefix": "pre", "region": "b",
-                    "endpoint_url": "http://localhost:9000"}
+    assert opts == {
+        "bucket": "bkt",
+        "prefix": "pre",
+        "region": "b",
+        "endpoint_url": "http://localhost:9000",
+    }
     assert parse_url("az://c/p", environ={}, account_name="kw")[1]["account_name"] == "kw"
     assert "account_name" not in parse_url("az://c/p", environ={})[1]
 
@@ -253,8 +296,7 @@ def test_open_plain_path_and_file_url(tmp_path) -> None:  # type: ignore[no-unty
 
 def test_open_zip_url_with_inner_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
     z = tmp_path / "a.zip"
-    arr = zf.create((4,), chunks=(2,), dtype="u1", store=ZipStore(str(z), mode="w"),
-                    path="grp/arr")
+    arr = zf.create((4,), chunks=(2,), dtype="u1", store=ZipStore(str(z), mode="w"), path="grp/arr")
     arr[:] = [1, 2, 3, 4]
     arr.store.close()
     again = zf.open(f"zip://{z}!/grp/arr", mode="r")
@@ -304,6 +346,10 @@ def test_open_remote_urls_map_to_backends(monkeypatch: pytest.MonkeyPatch) -> No
         "s3": {"bucket": "bkt", "prefix": "exp/1", "region": "us-west-2"},
         "gcs": {"bucket": "bkt", "prefix": "exp"},
         "azure_blob": {"container": "cont", "prefix": "exp", "account_name": "acct"},
-        "mongo_gridfs": {"url": "mongodb://h:27017", "database": "db", "bucket": "fs",
-                         "array_id": "arr1"},
+        "mongo_gridfs": {
+            "url": "mongodb://h:27017",
+            "database": "db",
+            "bucket": "fs",
+            "array_id": "arr1",
+        },
     }

@@ -43,8 +43,11 @@ class TestS3Store(StoreTests, RemoteArrayTests):
     @pytest.fixture
     def store(self, s3_server: S3Server, s3_bucket: str) -> Iterator[S3Store]:  # noqa: F811
         with S3Store(
-            s3_bucket, prefix=unique("p"), endpoint_url=s3_server.endpoint_url,
-            aws_access_key_id="testing", aws_secret_access_key=SECRET,
+            s3_bucket,
+            prefix=unique("p"),
+            endpoint_url=s3_server.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key=SECRET,
         ) as s:
             yield s
 
@@ -61,13 +64,16 @@ def test_keys_and_bytes_match_the_zarr_layout(s3_server: S3Server, s3_bucket: st
     """Objects are exactly the Zarr keys under the prefix, byte for byte."""
     store = S3Store(s3_bucket, prefix="layout/exp1", endpoint_url=s3_server.endpoint_url)
     data = np.arange(12, dtype="<u2").reshape(3, 4)
-    zf.create(shape=(3, 4), chunks=(2, 2), dtype="<u2", store=store, zarr_format=2,
-              compressor=None)[...] = data
-    zf.create(shape=(3, 4), chunks=(2, 2), dtype="<u2", store=store, path="v3",
-              compressor=None)[...] = data
+    zf.create(
+        shape=(3, 4), chunks=(2, 2), dtype="<u2", store=store, zarr_format=2, compressor=None
+    )[...] = data
+    zf.create(shape=(3, 4), chunks=(2, 2), dtype="<u2", store=store, path="v3", compressor=None)[
+        ...
+    ] = data
     raw = s3_server.client()
-    names = sorted(o["Key"] for o in raw.list_objects_v2(Bucket=s3_bucket,
-                                                          Prefix="layout/exp1/")["Contents"])
+    names = sorted(
+        o["Key"] for o in raw.list_objects_v2(Bucket=s3_bucket, Prefix="layout/exp1/")["Contents"]
+    )
     assert "layout/exp1/.zarray" in names and "layout/exp1/0.0" in names
     assert "layout/exp1/v3/zarr.json" in names and "layout/exp1/v3/c/1/1" in names
     body = raw.get_object(Bucket=s3_bucket, Key="layout/exp1/0.1")["Body"].read()
@@ -80,12 +86,17 @@ def test_zarr_python_reads_what_zarrfast_wrote(s3_server: S3Server, s3_bucket: s
     pytest.importorskip("s3fs")
     data = np.random.default_rng(1).integers(0, 1000, (30, 40)).astype("<i8")
     store = S3Store(s3_bucket, prefix="interop", endpoint_url=s3_server.endpoint_url)
-    zf.create(shape=data.shape, chunks=(8, 8), shards=(16, 16), dtype="<i8", store=store,
-              path="a3")[...] = data
-    zf.create(shape=data.shape, chunks=(8, 8), dtype="<i8", store=store, path="a2",
-              zarr_format=2)[...] = data
-    opts = {"key": "testing", "secret": "testing",
-            "client_kwargs": {"endpoint_url": s3_server.endpoint_url, "region_name": "us-east-1"}}
+    zf.create(
+        shape=data.shape, chunks=(8, 8), shards=(16, 16), dtype="<i8", store=store, path="a3"
+    )[...] = data
+    zf.create(shape=data.shape, chunks=(8, 8), dtype="<i8", store=store, path="a2", zarr_format=2)[
+        ...
+    ] = data
+    opts = {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": s3_server.endpoint_url, "region_name": "us-east-1"},
+    }
     for path in ("a3", "a2"):
         arr = zarr.open_array(f"s3://{s3_bucket}/interop/{path}", mode="r", storage_options=opts)
         np.testing.assert_array_equal(arr[...], data)
@@ -94,12 +105,18 @@ def test_zarr_python_reads_what_zarrfast_wrote(s3_server: S3Server, s3_bucket: s
 def test_throttled_writes_all_land(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
     """30% of requests answered 503 SlowDown by a proxy: every write still lands."""
     with FlakyProxy(s3_server.port, fail_rate=0.3, seed=7) as proxy:
-        store = S3Store(s3_bucket, prefix=unique("throttle"), endpoint_url=proxy.endpoint_url,
-                        retries={"base_delay": 0.005, "max_delay": 0.05, "max_attempts": 20})
+        store = S3Store(
+            s3_bucket,
+            prefix=unique("throttle"),
+            endpoint_url=proxy.endpoint_url,
+            retries={"base_delay": 0.005, "max_delay": 0.05, "max_attempts": 20},
+        )
         items = [(f"c/{i}", f"value {i}".encode() * 50) for i in range(200)]
         store.set_many(items)
         data = np.arange(100 * 100, dtype="f4").reshape(100, 100)
-        zf.create(shape=data.shape, chunks=(10, 10), dtype="f4", store=store, path="arr")[...] = data
+        zf.create(shape=data.shape, chunks=(10, 10), dtype="f4", store=store, path="arr")[...] = (
+            data
+        )
         np.testing.assert_array_equal(zf.open_array(store, path="arr", mode="r")[...], data)
         assert proxy.failed > 50
     direct = S3Store(s3_bucket, prefix=store.prefix, endpoint_url=s3_server.endpoint_url)
@@ -109,8 +126,11 @@ def test_throttled_writes_all_land(s3_server: S3Server, s3_bucket: str) -> None:
 
 def test_retries_are_bounded(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
     with FlakyProxy(s3_server.port, fail_rate=1.0) as proxy:
-        store = S3Store(s3_bucket, endpoint_url=proxy.endpoint_url,
-                        retries={"max_attempts": 4, "base_delay": 0.001})
+        store = S3Store(
+            s3_bucket,
+            endpoint_url=proxy.endpoint_url,
+            retries={"max_attempts": 4, "base_delay": 0.001},
+        )
         with pytest.raises(TransientStoreError, match="after 4 attempts"):
             store.set("k", b"v")
         assert proxy.requests == 4
@@ -131,15 +151,25 @@ def moto_with_auth() -> Iterator[tuple[S3Server, str, dict[str, str]]]:
     try:
         import boto3
 
-        kw = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1",
-              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        kw = {
+            "endpoint_url": server.endpoint_url,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
         bucket = unique("locked")
         boto3.client("s3", **kw).create_bucket(Bucket=bucket)
         iam = boto3.client("iam", **kw)
         iam.create_user(UserName="nobody")
         key = iam.create_access_key(UserName="nobody")["AccessKey"]
-        yield server, bucket, {"aws_access_key_id": key["AccessKeyId"],
-                               "aws_secret_access_key": key["SecretAccessKey"]}
+        yield (
+            server,
+            bucket,
+            {
+                "aws_access_key_id": key["AccessKeyId"],
+                "aws_secret_access_key": key["SecretAccessKey"],
+            },
+        )
     finally:
         server.process.stop()
 
@@ -152,8 +182,12 @@ def test_denied_credentials(moto_with_auth: tuple[S3Server, str, dict[str, str]]
         store.set("k", b"v")
     assert isinstance(denied.value, PermissionError)
     # Unknown key id / wrong secret: AuthenticationError, and the secret never shows.
-    bad = S3Store(bucket, endpoint_url=server.endpoint_url,
-                  aws_access_key_id="AKIAWRONGWRONGWRONG", aws_secret_access_key=SECRET)
+    bad = S3Store(
+        bucket,
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id="AKIAWRONGWRONGWRONG",
+        aws_secret_access_key=SECRET,
+    )
     with pytest.raises(AuthenticationError) as auth:
         bad.get("k")
     for text in (str(auth.value), repr(auth.value), str(auth.value.__cause__), repr(bad)):
@@ -161,8 +195,11 @@ def test_denied_credentials(moto_with_auth: tuple[S3Server, str, dict[str, str]]
     assert SECRET not in repr(pickle.loads(pickle.dumps(bad)))
 
 
-def test_endpoint_from_environment(s3_server: S3Server, s3_bucket: str,  # noqa: F811
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endpoint_from_environment(
+    s3_server: S3Server,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint_url)
     store = S3Store(s3_bucket, prefix=unique("env"))
     store.set("k", b"v")
@@ -170,15 +207,22 @@ def test_endpoint_from_environment(s3_server: S3Server, s3_bucket: str,  # noqa:
     assert s3_server.endpoint_url in repr(store)
 
 
-def test_secret_not_logged(s3_server: S3Server, s3_bucket: str,  # noqa: F811
-                           caplog: pytest.LogCaptureFixture) -> None:
+def test_secret_not_logged(
+    s3_server: S3Server,
+    s3_bucket: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     import logging
 
     caplog.set_level(logging.DEBUG, logger="zarrfast")
     with FlakyProxy(s3_server.port, fail_rate=0.5, seed=3) as proxy:
-        store = S3Store(s3_bucket, endpoint_url=proxy.endpoint_url,
-                        aws_access_key_id="testing", aws_secret_access_key=SECRET,
-                        retries={"base_delay": 0.001, "max_attempts": 30})
+        store = S3Store(
+            s3_bucket,
+            endpoint_url=proxy.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key=SECRET,
+            retries={"base_delay": 0.001, "max_attempts": 30},
+        )
         store.set_many((f"x/{i}", b"v") for i in range(20))
     assert "retrying" in caplog.text
     assert SECRET not in caplog.text

@@ -100,7 +100,9 @@ def test_modes(tmp_path: Path) -> None:
     assert os.stat(path).st_mtime_ns == mtime
 
 
-def test_byte_ranges_use_pread_without_extracting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_byte_ranges_use_pread_without_extracting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "r.zip"
     with ZipStore(path, mode="w") as s:
         s.set("big", bytes(range(256)) * 4096)
@@ -172,8 +174,9 @@ def test_we_read_zarr_python_zip(tmp_path: Path, zarr_format: int) -> None:
     path = str(tmp_path / "theirs.zip")
     data = np.arange(50 * 40, dtype="i2").reshape(50, 40)
     store = zarr.storage.ZipStore(path, mode="w")
-    arr = zarr.create_array(store, shape=data.shape, chunks=(16, 16), dtype="i2",
-                            zarr_format=zarr_format)
+    arr = zarr.create_array(
+        store, shape=data.shape, chunks=(16, 16), dtype="i2", zarr_format=zarr_format
+    )
     arr[:] = data
     store.close()
     b = zf.open(storage="zip", path=path, mode="r")
@@ -213,7 +216,9 @@ def test_zip_r_of_a_zarr_directory(tmp_path: Path, how: str) -> None:
         _zip_like_zip_r(root, out)
     arr = zf.open(storage="zip", path=str(out), mode="r")
     assert isinstance(arr, zf.Group)
-    np.testing.assert_array_equal(zf.open(store=ZipStore(out, mode="r"), path="x", mode="r")[:], data)
+    np.testing.assert_array_equal(
+        zf.open(store=ZipStore(out, mode="r"), path="x", mode="r")[:], data
+    )
     # From the parent directory the hierarchy sits under "data.zarr/".
     if how == "zip-cli":
         out2 = tmp_path / "archive2.zip"
@@ -233,11 +238,13 @@ def test_other_process_reads_after_flush(tmp_path: Path) -> None:
         "s = ZipStore(sys.argv[2], mode='r'); print(sorted(s.list()))"
     )
     repo = str(Path(__file__).resolve().parents[2])
-    out = subprocess.run([sys.executable, "-c", code, repo, str(path)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, repo, str(path)], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "['a']"
     s.set("b", b"2")
     s.close()
-    out = subprocess.run([sys.executable, "-c", code, repo, str(path)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, repo, str(path)], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "['a', 'b']"

@@ -14,6 +14,7 @@ are the unit of parallelism (codecs run single-threaded inside), with
 ``min(num_threads, chunks in the batch)`` workers on one native pool per size.
 """
 
+import contextlib
 import os
 import threading
 
@@ -176,6 +177,7 @@ cdef class _Tables:
     cdef list keyparts   # per dim: key text per entry (dim 0 carries the prefix)
     cdef list complete   # per dim: bytes of 0/1
     cdef list kvals      # per dim: chunk (shard) index per entry
+    cdef list allkeys    # every task's key in C order (None: built per batch)
     # inner-chunk tables of a sharded array (built from the shard-level ones)
     cdef _Tables outer   # the shard-level tables
     cdef list lo         # per dim: int64[n outer entries], first inner entry of each
@@ -359,6 +361,9 @@ cdef class NativeEngine:
     cdef object index_request
     cdef public object range_request
     cdef public Py_ssize_t coalesce_gap
+    cdef object key_cache      # {kvals signature: all keys}, at most a few entries
+    cdef object trusted_get    # the store's _get_many_trusted (keys built here), or None
+    cdef object trusted_set    # the store's _set_many_trusted, or None
 
     def __init__(self, metadata, store, str path, fallback, dict plan):
         cdef int d, i, j
@@ -366,6 +371,12 @@ cdef class NativeEngine:
         self.metadata = metadata
         self.store = store
         self.fallback = fallback
+        self.key_cache = {}
+        # keys built here from chunk indices and the (validated) array path are valid;
+        # stores offering it skip re-validating them per key
+        ops = getattr(store, "_trusted_batch_ops", None)
+        ops = ops() if ops is not None else None
+        self.trusted_get, self.trusted_set = ops if ops is not None else (None, None)
         self.prefix = f"{path}/" if path else ""
         self.dtype = plan["dtype"]
         self.head = plan["key_head"]
@@ -521,28 +532,54 @@ cdef class NativeEngine:
         if nd == 0:
             complete[0] = 1
             return [self.prefix + self.zero_key]
+        if T.allkeys is None and T.ntasks <= (1 << 17):
+            T.allkeys = self._all_keys(T)
         rem = t0
         for d in range(nd - 1, -1, -1):
             idx[d] = <int32_t>(rem % T.nentries[d])
             rem //= T.nentries[d]
         parts = T.keyparts
         comps = T.complete
+        cdef const unsigned char *cp[MAXDIM]
+        for d in range(nd):
+            cp[d] = <const unsigned char *>(<bytes>comps[d])
+        cdef bint build = T.allkeys is None
         for t in range(nt):
             c = 1
-            key = None
             for d in range(nd):
                 entries[t * nd + d] = idx[d]
-                p = (<list>parts[d])[idx[d]]
-                key = p if key is None else key + p
-                if not (<bytes>comps[d])[idx[d]]:
+                if not cp[d][idx[d]]:
                     c = 0
             complete[t] = c
-            keys.append(key)
+            if build:
+                key = None
+                for d in range(nd):
+                    p = (<list>parts[d])[idx[d]]
+                    key = p if key is None else key + p
+                keys.append(key)
             for d in range(nd - 1, -1, -1):
                 idx[d] += 1
                 if idx[d] < T.nentries[d]:
                     break
                 idx[d] = 0
+        if not build:
+            return T.allkeys[t0:t0 + nt]
+        return keys
+
+    cdef list _all_keys(self, _Tables T):
+        """Every task's key in C order, cached per selection grid (a repeated full-array
+        read or write builds its keys once)."""
+        sig = tuple([tuple(kv) for kv in T.kvals])
+        keys = self.key_cache.get(sig)
+        if keys is not None:
+            return keys
+        keys = T.keyparts[0]
+        for d in range(1, self.ndim):
+            keys = [k + p for k in keys for p in T.keyparts[d]]
+        keys = list(keys)
+        if len(self.key_cache) >= 4:
+            self.key_cache.clear()
+        self.key_cache[sig] = keys
         return keys
 
     cdef void _layout(self, _Tables T, zf_batch_layout *L, bint decode):
@@ -650,12 +687,19 @@ cdef class NativeEngine:
             if not (entries and complete and views and held and src and lens and status):
                 raise MemoryError()
             keys = self._batch(T, t0, nt, entries, complete)
-            with self.store.borrow_many(keys) as bufs:
+            cm = (contextlib.nullcontext(self.trusted_get(keys)) if self.trusted_get is not None
+                  else self.store.borrow_many(keys))
+            with cm as bufs:
                 if len(bufs) != nt:
                     raise DecodeError(f"store returned {len(bufs)} values for {nt} keys")
                 for i in range(nt):
                     b = bufs[i]
                     if b is None:
+                        continue
+                    if type(b) is bytes:
+                        # immutable and kept alive by `bufs` until after the join
+                        src[i] = <const uint8_t *>zf_bytes_data(<PyObject *>b)
+                        lens[i] = <size_t>len(<bytes>b)
                         continue
                     PyObject_GetBuffer(b, &views[i], PyBUF_SIMPLE)
                     held[i] = 1
@@ -1029,7 +1073,7 @@ cdef class NativeEngine:
         # bound the encoded bytes a batch holds (outputs are allocated at the encode bound)
         size = max(1, min(size, int(config.batch_bytes) // max(<Py_ssize_t>self.bound, 1)))
         writer = None
-        if T.ntasks > size or T.ntasks > 8:
+        if (T.ntasks > size or T.ntasks > 8) and self.trusted_set is None:
             # store batch k on a helper thread while batch k+1 encodes: smaller batches
             # (~32 MiB of outputs) keep both sides busy and bound what is in flight
             size = max(1, min(size, max(2 * chunk_threads(size),
@@ -1324,6 +1368,8 @@ cdef class NativeEngine:
                     raise _error(status[i], keys[i], complete[i] or old[i] == NULL)
             to_set = []
             to_delete = []
+            set_keys = []
+            trusted = self.trusted_set is not None
             for i in range(nt):
                 if status[i] == ZF_BATCH_DELETE:
                     to_delete.append(keys[i])
@@ -1333,9 +1379,21 @@ cdef class NativeEngine:
                 if dstlen[i] != self.bound:
                     if _PyBytes_Resize(&owned, <Py_ssize_t>dstlen[i]) < 0:  # pragma: no cover
                         raise MemoryError()
-                to_set.append((keys[i], <object>owned))
+                if trusted:
+                    set_keys.append(keys[i])
+                    to_set.append(<object>owned)
+                else:
+                    to_set.append((keys[i], <object>owned))
                 Py_XDECREF(owned)
-            if writer is not None and not locks:
+            if trusted:
+                # fresh bytes under keys built here: stored as they are, in batch order
+                if writer is not None:
+                    (<_Writer>writer).wait()
+                if set_keys:
+                    self.trusted_set(set_keys, to_set)
+                if to_delete:
+                    self.store.delete_many(to_delete)
+            elif writer is not None and not locks:
                 (<_Writer>writer).submit(self.store, to_set, to_delete)
             else:
                 if writer is not None:

@@ -221,9 +221,7 @@ class Store(ABC):
         """Values for ``keys`` in order (``None`` where missing)."""
         return [self.get(k) for k in keys]
 
-    def get_ranges(
-        self, requests: Sequence[tuple[str, ByteRequest | None]]
-    ) -> list[Buffer | None]:
+    def get_ranges(self, requests: Sequence[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         """Values (or byte ranges of them) for ``(key, byte_range)`` pairs, in order."""
         return [self.get(k, r) for k, r in requests]
 

@@ -258,9 +258,7 @@ class StagedTransactionMixin:
                 return apply_byte_range(staged, byte_range)
         return super().get(key, byte_range)  # type: ignore[misc,no-any-return]
 
-    def get_ranges(
-        self, requests: Sequence[tuple[str, ByteRequest | None]]
-    ) -> list[Buffer | None]:
+    def get_ranges(self, requests: Sequence[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         if self._txn is None:
             return super().get_ranges(requests)  # type: ignore[misc,no-any-return]
         for k, _r in requests:

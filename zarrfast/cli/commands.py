@@ -47,12 +47,18 @@ def array_summary(arr: Any) -> dict[str, Any]:
         except Exception:
             codecs.append(repr(c))
     return {
-        "path": arr.name, "zarr_format": fmt, "shape": list(arr.shape),
+        "path": arr.name,
+        "zarr_format": fmt,
+        "shape": list(arr.shape),
         "dtype": str(arr.dtype) if arr.dtype.kind != "O" else str(arr.metadata.data_type.vlen),
-        "chunks": list(arr.chunks), "shards": list(arr.shards) if arr.shards else None,
-        "codecs": codecs, "nbytes": arr.nbytes, "nbytes_stored": stored,
+        "chunks": list(arr.chunks),
+        "shards": list(arr.shards) if arr.shards else None,
+        "codecs": codecs,
+        "nbytes": arr.nbytes,
+        "nbytes_stored": stored,
         "compression_ratio": round(arr.nbytes / stored, 3) if stored else None,
-        "chunks_initialized": arr.nchunks_initialized, "nchunks": arr.nchunks,
+        "chunks_initialized": arr.nchunks_initialized,
+        "nchunks": arr.nchunks,
         "fill_value": arr.fill_value if np.isscalar(arr.fill_value) else str(arr.fill_value),
     }
 
@@ -67,8 +73,11 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(json.dumps(info, default=str, indent=2))
             return 0
         rows = [
-            ("Type", "array"), ("Zarr format", info["zarr_format"]), ("Data type", info["dtype"]),
-            ("Shape", tuple(info["shape"])), ("Chunk shape", tuple(info["chunks"])),
+            ("Type", "array"),
+            ("Zarr format", info["zarr_format"]),
+            ("Data type", info["dtype"]),
+            ("Shape", tuple(info["shape"])),
+            ("Chunk shape", tuple(info["chunks"])),
             ("Shard shape", tuple(info["shards"]) if info["shards"] else "-"),
             ("Codecs", json.dumps(info["codecs"], default=str)),
             ("Fill value", info["fill_value"]),
@@ -80,12 +89,25 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         arrays = list(_arrays(node))
         if args.json:
-            print(json.dumps({"type": "group", "zarr_format": node.zarr_format,
-                              "arrays": [array_summary(a) for _, a in arrays]}, default=str, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "type": "group",
+                        "zarr_format": node.zarr_format,
+                        "arrays": [array_summary(a) for _, a in arrays],
+                    },
+                    default=str,
+                    indent=2,
+                )
+            )
             return 0
-        rows = [("Type", "group"), ("Zarr format", node.zarr_format), ("Arrays", len(arrays)),
-                ("Groups", sum(1 for _ in node.groups())),
-                ("Attributes", json.dumps(node.attrs.asdict(), default=str))]
+        rows = [
+            ("Type", "group"),
+            ("Zarr format", node.zarr_format),
+            ("Arrays", len(arrays)),
+            ("Groups", sum(1 for _ in node.groups())),
+            ("Attributes", json.dumps(node.attrs.asdict(), default=str)),
+        ]
     w = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{w}} : {v}")
@@ -99,7 +121,9 @@ def cmd_tree(args: argparse.Namespace) -> int:
 
     def label(name: str, n: Any) -> str:
         if isinstance(n, Array):
-            return f"{name} {n.shape} {n.dtype if n.dtype.kind != 'O' else n.metadata.data_type.vlen}"
+            return (
+                f"{name} {n.shape} {n.dtype if n.dtype.kind != 'O' else n.metadata.data_type.vlen}"
+            )
         return f"{name}/"
 
     print(label(node.name, node) if isinstance(node, Array) or node.name != "/" else "/")
@@ -127,7 +151,7 @@ def _stored_coords(arr: Any) -> list[tuple[int, ...]]:
     prefix = f"{arr.path}/" if arr.path else ""
     out = []
     for key in arr.store.list_prefix(prefix):
-        c = enc.decode(key[len(prefix):], arr.ndim)
+        c = enc.decode(key[len(prefix) :], arr.ndim)
         if c is not None and all(ci < g for ci, g in zip(c, arr.cdata_shape)):
             out.append(c)
     return sorted(out)
@@ -146,7 +170,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         unit = arr.chunks_for_io
         prefix = f"{arr.path}/" if arr.path else ""
 
-        def check(c: tuple[int, ...], arr: Any = arr, unit: Any = unit, prefix: str = prefix) -> tuple[str, str] | None:
+        def check(
+            c: tuple[int, ...], arr: Any = arr, unit: Any = unit, prefix: str = prefix
+        ) -> tuple[str, str] | None:
             sel = tuple(slice(ci * u, min((ci + 1) * u, s)) for ci, u, s in zip(c, unit, arr.shape))
             try:
                 arr[sel]
@@ -207,12 +233,23 @@ def _progress_on(args: argparse.Namespace) -> bool | None:
 
 def _blocks(shape: tuple[int, ...], block: tuple[int, ...]) -> list[tuple[slice, ...]]:
     ranges = [range(0, s, b) if s else range(0) for s, b in zip(shape, block)]
-    return [tuple(slice(o, min(o + b, s)) for o, b, s in zip(origin, block, shape))
-            for origin in itertools.product(*ranges)] if shape else [()]
+    return (
+        [
+            tuple(slice(o, min(o + b, s)) for o, b, s in zip(origin, block, shape))
+            for origin in itertools.product(*ranges)
+        ]
+        if shape
+        else [()]
+    )
 
 
-def copy_block_shape(shape: tuple[int, ...], unit: tuple[int, ...], src_chunks: tuple[int, ...],
-                     itemsize: int, budget: int) -> tuple[int, ...]:
+def copy_block_shape(
+    shape: tuple[int, ...],
+    unit: tuple[int, ...],
+    src_chunks: tuple[int, ...],
+    itemsize: int,
+    budget: int,
+) -> tuple[int, ...]:
     """The largest block of whole destination write units that fits in ``budget``.
 
     A block costs its decoded size twice (the data read plus encode buffers) plus, for
@@ -232,7 +269,9 @@ def copy_block_shape(shape: tuple[int, ...], unit: tuple[int, ...], src_chunks: 
     for axis in reversed(range(len(block))):
         while block[axis] < shape[axis]:
             trial = list(block)
-            trial[axis] = min(block[axis] + unit[axis], math.ceil(shape[axis] / unit[axis]) * unit[axis])
+            trial[axis] = min(
+                block[axis] + unit[axis], math.ceil(shape[axis] / unit[axis]) * unit[axis]
+            )
             if cost(trial) > budget:
                 return tuple(block)
             block = trial
@@ -255,12 +294,18 @@ def _copy_array(src: Any, dst_url: str, dst_path: str, args: argparse.Namespace)
     if codec == "keep":
         comps = src.compressors
         if comps:
-            kwargs["compressor"] = [codec_to_json(c, fmt) for c in comps] if fmt == 3 else codec_to_json(comps[-1], 2)
+            kwargs["compressor"] = (
+                [codec_to_json(c, fmt) for c in comps] if fmt == 3 else codec_to_json(comps[-1], 2)
+            )
         else:
             kwargs["compressor"] = None
     else:
         kwargs["compressor"] = codec
-    dtype = src.dtype if src.dtype.kind != "O" else (str if src.metadata.data_type.vlen == "string" else bytes)
+    dtype = (
+        src.dtype
+        if src.dtype.kind != "O"
+        else (str if src.metadata.data_type.vlen == "string" else bytes)
+    )
     if fmt == 3 and src.dtype.kind != "O" and src.dtype.byteorder == ">":
         dtype = src.dtype.newbyteorder("<")
     fill = src.fill_value
@@ -271,10 +316,18 @@ def _copy_array(src: Any, dst_url: str, dst_path: str, args: argparse.Namespace)
     store_path_kw = {"path": dst_path} if dst_path else {}
     if dst is None:
         dst = zf.create(
-            shape=src.shape, chunks=chunks, dtype=dtype, shards=shards, zarr_format=fmt,
-            fill_value=fill, attributes=src.attrs.asdict(), store=dst_url,
-            overwrite=args.overwrite, dimension_names=src.dimension_names if fmt == 3 else None,
-            **kwargs, **store_path_kw,
+            shape=src.shape,
+            chunks=chunks,
+            dtype=dtype,
+            shards=shards,
+            zarr_format=fmt,
+            fill_value=fill,
+            attributes=src.attrs.asdict(),
+            store=dst_url,
+            overwrite=args.overwrite,
+            dimension_names=src.dimension_names if fmt == 3 else None,
+            **kwargs,
+            **store_path_kw,
         )
     elif dst.shape != src.shape:
         raise UsageError(f"cannot resume: destination shape {dst.shape} != source {src.shape}")
@@ -288,8 +341,12 @@ def _copy_array(src: Any, dst_url: str, dst_path: str, args: argparse.Namespace)
     if raw is not None and args.resume:
         done = set(json.loads(bytes(raw))["done"])
     nbytes = lambda sl: math.prod(s.stop - s.start for s in sl) * src.dtype.itemsize  # noqa: E731
-    progress = Progress(len(blocks), sum(nbytes(b) for b in blocks), label=f"copy {src.name}",
-                        enabled=_progress_on(args))
+    progress = Progress(
+        len(blocks),
+        sum(nbytes(b) for b in blocks),
+        label=f"copy {src.name}",
+        enabled=_progress_on(args),
+    )
     progress.update(len(done), sum(nbytes(blocks[i]) for i in done))
     for i, sl in enumerate(blocks):
         if i in done:
@@ -313,8 +370,12 @@ def cmd_copy(args: argparse.Namespace) -> int:
     import zarrfast as zf
 
     fmt = args.zarr_format or src.zarr_format
-    root = zf.open_group(args.dst, mode="a" if args.resume else ("w" if args.overwrite else "w-"),
-                         zarr_format=fmt, attributes=src.attrs.asdict())
+    root = zf.open_group(
+        args.dst,
+        mode="a" if args.resume else ("w" if args.overwrite else "w-"),
+        zarr_format=fmt,
+        attributes=src.attrs.asdict(),
+    )
     for name, member in src.members(max_depth=None):
         if not isinstance(member, Array):
             root.require_group(name)

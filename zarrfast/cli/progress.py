@@ -25,8 +25,14 @@ def parse_bytes(text: str) -> int:
 
 
 class Progress:
-    def __init__(self, total_units: int, total_bytes: int, label: str = "",
-                 enabled: bool | None = None, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        total_units: int,
+        total_bytes: int,
+        label: str = "",
+        enabled: bool | None = None,
+        stream: TextIO | None = None,
+    ) -> None:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.total_units, self.total_bytes, self.label = total_units, total_bytes, label

@@ -49,7 +49,9 @@ def register_codec(cls: type[Codec], *, replace: bool = False) -> type[Codec]:
     if not replace:
         for n in names_v3:
             if n in _BY_V3 and _BY_V3[n] is not cls:
-                raise RegistryError(f"codec name {n!r} is already registered to {_BY_V3[n].__name__}")
+                raise RegistryError(
+                    f"codec name {n!r} is already registered to {_BY_V3[n].__name__}"
+                )
         if cls.v2_id and cls.v2_id in _BY_V2 and _BY_V2[cls.v2_id] is not cls:
             raise RegistryError(
                 f"codec id {cls.v2_id!r} is already registered to {_BY_V2[cls.v2_id].__name__}"
@@ -131,7 +133,11 @@ def codec_from_user(obj: Any, zarr_format: int) -> Codec | None:
             cls = _BY_V2.get(key) or _BY_V3.get(key)
             if cls is None:
                 raise UnknownCodecError(f"codec {obj!r} is not available")
-            return cls.from_v2_config({"id": cls.v2_id, **conf}) if cls.v2_id else cls.from_config(conf)
+            return (
+                cls.from_v2_config({"id": cls.v2_id, **conf})
+                if cls.v2_id
+                else cls.from_config(conf)
+            )
         if obj in _BY_V3:
             return _BY_V3[obj].from_config({})
         raise UnknownCodecError(

@@ -808,4 +808,3 @@ def _parallel_map(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     if n <= 1 or getattr(_worker, "active", False):
         return [fn(x) for x in items]
     return list(_get_pool(int(config.num_threads)).map(fn, items))
-

@@ -88,9 +88,7 @@ class ShuffleCodec(BytesBytesCodec):
     def decode(self, data: Buffer, expected_size: int | None = None) -> Buffer:
         nbytes = memoryview(data).nbytes
         if expected_size is not None and nbytes != expected_size:
-            raise DecodeError(
-                f"shuffle codec: expected {expected_size} bytes, got {nbytes}"
-            )
+            raise DecodeError(f"shuffle codec: expected {expected_size} bytes, got {nbytes}")
         if self.elementsize <= 1:
             return bytes(data)
         raw, n = self._elements(data, DecodeError)

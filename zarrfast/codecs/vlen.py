@@ -168,7 +168,6 @@ class _VLenCodec(ArrayBytesCodec):
             )
 
 
-
 class VLenUTF8Codec(_VLenCodec):
     """UTF-8 strings, one ``u32le`` length prefix each.
 

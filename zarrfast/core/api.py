@@ -86,7 +86,9 @@ def resolve_store(
             return opener(store, path=path, read_only=read_only, **options)  # type: ignore[no-any-return]
         storage, path = "filesystem", store if path is None else f"{store.rstrip('/')}/{path}"
     elif store is not None:
-        raise TypeError(f"expected store= to be a zarrfast Store or a path, got {type(store).__name__}")
+        raise TypeError(
+            f"expected store= to be a zarrfast Store or a path, got {type(store).__name__}"
+        )
     if storage is None:
         storage = "filesystem" if path else "memory"
     cls, path_arg = get_backend(storage)
@@ -352,12 +354,24 @@ def create(
     """
     st, node = resolve_store(store, storage, path, **storage_options)
     meta = build_metadata(
-        shape=shape, chunks=chunks, dtype=dtype, compressor=compressor, codecs=codecs,
-        filters=filters, shards=shards, fill_value=fill_value, order=order,
-        zarr_format=zarr_format, dimension_names=dimension_names, attributes=attributes,
-        chunk_key_encoding=chunk_key_encoding, dimension_separator=dimension_separator,
+        shape=shape,
+        chunks=chunks,
+        dtype=dtype,
+        compressor=compressor,
+        codecs=codecs,
+        filters=filters,
+        shards=shards,
+        fill_value=fill_value,
+        order=order,
+        zarr_format=zarr_format,
+        dimension_names=dimension_names,
+        attributes=attributes,
+        chunk_key_encoding=chunk_key_encoding,
+        dimension_separator=dimension_separator,
     )
-    return _create_node_array(st, node, meta, overwrite=overwrite, write_empty_chunks=write_empty_chunks)
+    return _create_node_array(
+        st, node, meta, overwrite=overwrite, write_empty_chunks=write_empty_chunks
+    )
 
 
 def _create_node_array(
@@ -369,7 +383,9 @@ def _create_node_array(
         if not overwrite:
             existing = read_node(st, node)
             cls = ContainsGroupError if isinstance(existing, GroupMetadata) else ContainsArrayError
-            raise cls(f"a node already exists at path {node or '/'!r} in {st!r}; pass overwrite=True")
+            raise cls(
+                f"a node already exists at path {node or '/'!r} in {st!r}; pass overwrite=True"
+            )
         delete_node(st, node)
     elif overwrite and node:
         delete_node(st, node)
@@ -400,30 +416,61 @@ def open(
     st, node = _resolve_existing(store, storage, path, mode, kwargs)
     if mode in ("w", "w-") or (mode == "a" and not node_exists(st, node)):
         if "shape" in array_kw:
-            return create(store=st, path=node, overwrite=(mode == "w"),
-                          zarr_format=zarr_format or 3, **array_kw)
+            return create(
+                store=st,
+                path=node,
+                overwrite=(mode == "w"),
+                zarr_format=zarr_format or 3,
+                **array_kw,
+            )
         if mode == "a" and not array_kw:
             return _create_group(st, node, zarr_format or 3, overwrite=False, attributes=None)
         if mode in ("w", "w-"):
-            return _create_group(st, node, zarr_format or 3, overwrite=(mode == "w"),
-                                 attributes=array_kw.get("attributes"))
+            return _create_group(
+                st,
+                node,
+                zarr_format or 3,
+                overwrite=(mode == "w"),
+                attributes=array_kw.get("attributes"),
+            )
     meta = read_node(st, node, zarr_format)
     if isinstance(meta, GroupMetadata):
         return Group(st, node, meta, read_only=(mode == "r"))
-    return Array(st, node, meta, read_only=(mode == "r"),
-                 write_empty_chunks=array_kw.get("write_empty_chunks"))
+    return Array(
+        st,
+        node,
+        meta,
+        read_only=(mode == "r"),
+        write_empty_chunks=array_kw.get("write_empty_chunks"),
+    )
 
 
 _ARRAY_KEYWORDS = {
-    "shape", "chunks", "dtype", "compressor", "codecs", "filters", "shards", "fill_value",
-    "order", "dimension_names", "attributes", "chunk_key_encoding", "dimension_separator",
+    "shape",
+    "chunks",
+    "dtype",
+    "compressor",
+    "codecs",
+    "filters",
+    "shards",
+    "fill_value",
+    "order",
+    "dimension_names",
+    "attributes",
+    "chunk_key_encoding",
+    "dimension_separator",
     "write_empty_chunks",
 }
 
 
 def open_array(
-    store: Any = None, *, mode: str = "r+", storage: str | None = None, path: str | None = None,
-    zarr_format: int | None = None, **kwargs: Any,
+    store: Any = None,
+    *,
+    mode: str = "r+",
+    storage: str | None = None,
+    path: str | None = None,
+    zarr_format: int | None = None,
+    **kwargs: Any,
 ) -> Array:
     """Open an array; raises NodeNotFoundError if there is none (or it is a group)."""
     node = open(store, mode=mode, storage=storage, path=path, zarr_format=zarr_format, **kwargs)
@@ -433,8 +480,14 @@ def open_array(
 
 
 def open_group(
-    store: Any = None, *, mode: str = "a", storage: str | None = None, path: str | None = None,
-    zarr_format: int | None = None, use_consolidated: bool | None = None, **kwargs: Any,
+    store: Any = None,
+    *,
+    mode: str = "a",
+    storage: str | None = None,
+    path: str | None = None,
+    zarr_format: int | None = None,
+    use_consolidated: bool | None = None,
+    **kwargs: Any,
 ) -> Group:
     """Open (or with mode a/w/w- create) a group."""
     from zarrfast.core.group import Group
@@ -445,7 +498,9 @@ def open_group(
     st, node = _resolve_existing(store, storage, path, mode, kwargs)
     exists = node_exists(st, node)
     if mode in ("w", "w-") or (mode == "a" and not exists):
-        return _create_group(st, node, zarr_format or 3, overwrite=(mode == "w"), attributes=attributes)
+        return _create_group(
+            st, node, zarr_format or 3, overwrite=(mode == "w"), attributes=attributes
+        )
     meta = read_node(st, node, zarr_format)
     if not isinstance(meta, GroupMetadata):
         raise ContainsArrayError(f"expected a group at {node or '/'!r}, found an array")
@@ -456,8 +511,9 @@ def open_group(
     return Group(st, node, meta, read_only=(mode == "r"))
 
 
-def _create_group(st: Store, node: str, zarr_format: int, *, overwrite: bool,
-                  attributes: dict[str, Any] | None) -> Group:
+def _create_group(
+    st: Store, node: str, zarr_format: int, *, overwrite: bool, attributes: dict[str, Any] | None
+) -> Group:
     from zarrfast.core.group import Group
 
     if st.read_only:
@@ -473,13 +529,27 @@ def _create_group(st: Store, node: str, zarr_format: int, *, overwrite: bool,
     return Group(st, node, meta)
 
 
-def group(store: Any = None, *, path: str | None = None, storage: str | None = None,
-          zarr_format: int = 3, overwrite: bool = False, attributes: dict[str, Any] | None = None,
-          **storage_options: Any) -> Group:
+def group(
+    store: Any = None,
+    *,
+    path: str | None = None,
+    storage: str | None = None,
+    zarr_format: int = 3,
+    overwrite: bool = False,
+    attributes: dict[str, Any] | None = None,
+    **storage_options: Any,
+) -> Group:
     """Create a group (or open it if it exists and ``overwrite`` is false)."""
     mode = "w" if overwrite else "a"
-    return open_group(store, mode=mode, storage=storage, path=path, zarr_format=zarr_format,
-                      attributes=attributes, **storage_options)
+    return open_group(
+        store,
+        mode=mode,
+        storage=storage,
+        path=path,
+        zarr_format=zarr_format,
+        attributes=attributes,
+        **storage_options,
+    )
 
 
 # --------------------------------------------------------------------------- shorthands
@@ -507,7 +577,9 @@ def from_array(data: Any, **kwargs: Any) -> Array:
     if isinstance(data, Array):
         src: Any = data
         kwargs.setdefault("chunks", data.chunks)
-        kwargs.setdefault("dtype", data.dtype if data.dtype.kind != "O" else data.metadata.data_type)
+        kwargs.setdefault(
+            "dtype", data.dtype if data.dtype.kind != "O" else data.metadata.data_type
+        )
         shape = data.shape
     else:
         src = np.asarray(data)
@@ -529,13 +601,19 @@ def from_array(data: Any, **kwargs: Any) -> Array:
     return arr
 
 
-def consolidate_metadata(store: Any = None, *, path: str | None = None,
-                         storage: str | None = None, **storage_options: Any) -> Group:
+def consolidate_metadata(
+    store: Any = None,
+    *,
+    path: str | None = None,
+    storage: str | None = None,
+    **storage_options: Any,
+) -> Group:
     """Gather every member's metadata into the group's metadata (v3 inline / v2 .zmetadata)."""
     from zarrfast.core.group import Group
 
-    g = open_group(store, mode="r+", storage=storage, path=path, use_consolidated=False,
-                   **storage_options)
+    g = open_group(
+        store, mode="r+", storage=storage, path=path, use_consolidated=False, **storage_options
+    )
     assert isinstance(g, Group)
     return g.consolidate_metadata()
 

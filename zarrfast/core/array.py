@@ -181,7 +181,7 @@ class Array:
         ndim = self.ndim
         count = 0
         for key in self._store.list_prefix(prefix):
-            rel = key[len(prefix):]
+            rel = key[len(prefix) :]
             coords = enc.decode(rel, ndim)
             if coords is not None and all(c < g for c, g in zip(coords, self.cdata_shape)):
                 count += 1
@@ -323,14 +323,20 @@ class Array:
         self._check_writable()
         idx = indexing.make_indexer(selection, self.shape, self.chunks_for_io, mode)
         if self.dtype.kind == "O":
-            arr = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) or value.dtype.kind != "O" else value
+            arr = (
+                np.asarray(value, dtype=object)
+                if not isinstance(value, np.ndarray) or value.dtype.kind != "O"
+                else value
+            )
             if arr.dtype.kind in "UST":
                 arr = arr.astype(object)
         else:
             arr = np.asarray(value)
             if arr.dtype != self.dtype:
                 try:
-                    arr = arr.astype(self.dtype, casting="unsafe" if arr.dtype.kind in "biuf" else "same_kind")
+                    arr = arr.astype(
+                        self.dtype, casting="unsafe" if arr.dtype.kind in "biuf" else "same_kind"
+                    )
                 except (TypeError, ValueError) as exc:
                     raise ShapeMismatchError(
                         f"cannot write values of dtype {arr.dtype} into an array of dtype {self.dtype}: {exc}"
@@ -349,7 +355,11 @@ class Array:
         flat = getattr(idx, "flat_out", False)
         if flat:
             arr = np.ascontiguousarray(arr)
-        wec = config.write_empty_chunks if self._write_empty_chunks is None else self._write_empty_chunks
+        wec = (
+            config.write_empty_chunks
+            if self._write_empty_chunks is None
+            else self._write_empty_chunks
+        )
         self._engine.write(idx, arr, flat_value=flat, write_empty_chunks=wec)
 
     def __setitem__(self, selection: Any, value: Any) -> None:
@@ -405,7 +415,9 @@ class Array:
         new_meta = self._metadata.evolve(shape=new_shape)
         new_grid = new_meta.chunk_grid.grid_shape
         doomed = [
-            f"{self._path}/{self._metadata.chunk_key(c)}" if self._path else self._metadata.chunk_key(c)
+            f"{self._path}/{self._metadata.chunk_key(c)}"
+            if self._path
+            else self._metadata.chunk_key(c)
             for c in self._existing_chunk_coords()
             if any(ci >= g for ci, g in zip(c, new_grid))
         ]
@@ -418,7 +430,7 @@ class Array:
         enc = self._metadata.chunk_key_encoding
         prefix = f"{self._path}/" if self._path else ""
         for key in self._store.list_prefix(prefix):
-            c = enc.decode(key[len(prefix):], self.ndim)
+            c = enc.decode(key[len(prefix) :], self.ndim)
             if c is not None:
                 yield c
 
@@ -426,7 +438,9 @@ class Array:
         """Grow along ``axis`` and write ``data`` at the end; returns the new shape."""
         arr = np.asarray(data) if self.dtype.kind != "O" else np.asarray(data, dtype=object)
         if arr.ndim != self.ndim:
-            raise ShapeMismatchError(f"expected {self.ndim}-d data to append, got shape {arr.shape}")
+            raise ShapeMismatchError(
+                f"expected {self.ndim}-d data to append, got shape {arr.shape}"
+            )
         if not -self.ndim <= axis < self.ndim:
             raise SelectionError(f"axis {axis} is out of range for a {self.ndim}-d array")
         axis %= self.ndim
@@ -487,8 +501,10 @@ class Array:
     @property
     def nbytes_stored(self) -> int:
         prefix = f"{self._path}/" if self._path else ""
-        return self._store.getsize_prefix(prefix) if prefix else sum(
-            self._store.getsize(k) for k in self._store.list_prefix("")
+        return (
+            self._store.getsize_prefix(prefix)
+            if prefix
+            else sum(self._store.getsize(k) for k in self._store.list_prefix(""))
         )
 
     @property
@@ -499,7 +515,10 @@ class Array:
         lines = [
             ("Type", "zarrfast.Array"),
             ("Zarr format", str(self.zarr_format)),
-            ("Data type", str(self.dtype) if self.dtype.kind != "O" else str(self._metadata.data_type.vlen)),
+            (
+                "Data type",
+                str(self.dtype) if self.dtype.kind != "O" else str(self._metadata.data_type.vlen),
+            ),
             ("Shape", str(self.shape)),
             ("Chunk shape", str(self.chunks)),
             ("Shard shape", str(self.shards)),

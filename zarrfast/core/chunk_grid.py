@@ -75,7 +75,8 @@ class RegularChunkGrid:
     def chunk_region(self, coords: tuple[int, ...]) -> tuple[slice, ...]:
         """The array region a chunk covers, clipped to the array's shape."""
         return tuple(
-            slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(coords, self.chunk_shape, self.shape)
+            slice(i * c, min((i + 1) * c, s))
+            for i, c, s in zip(coords, self.chunk_shape, self.shape)
         )
 
     def is_edge_chunk(self, coords: tuple[int, ...]) -> bool:

@@ -28,9 +28,7 @@ class ChunkKeyEncoding:
                 f"unknown chunk_key_encoding {self.name!r}; expected 'default' or 'v2'"
             )
         if self.separator not in ("/", "."):
-            raise MetadataError(
-                f"expected chunk key separator '/' or '.', got {self.separator!r}"
-            )
+            raise MetadataError(f"expected chunk key separator '/' or '.', got {self.separator!r}")
 
     def encode(self, coords: tuple[int, ...]) -> str:
         if self.name == "default":

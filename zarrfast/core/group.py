@@ -24,7 +24,9 @@ __all__ = ["Group"]
 class Group:
     """A Zarr group (v2 or v3).  Members are reached with ``g["a/b"]``."""
 
-    def __init__(self, store: Store, path: str, metadata: GroupMetadata, *, read_only: bool = False) -> None:
+    def __init__(
+        self, store: Store, path: str, metadata: GroupMetadata, *, read_only: bool = False
+    ) -> None:
         self._store = store
         self._path = path.strip("/")
         self._metadata = metadata
@@ -86,15 +88,20 @@ class Group:
         path = self._child(name)
         meta: Any = None
         if self._metadata.consolidated is not None:
-            meta = metadata_from_consolidated(self.zarr_format, self._metadata.consolidated, name.strip("/"))
+            meta = metadata_from_consolidated(
+                self.zarr_format, self._metadata.consolidated, name.strip("/")
+            )
         if meta is None:
             meta = read_node(self._store, path)
         if isinstance(meta, GroupMetadata):
             cons = None
             if self._metadata.consolidated is not None:
                 prefix = name.strip("/") + "/"
-                cons = {k[len(prefix):]: v for k, v in self._metadata.consolidated.items()
-                        if k.startswith(prefix)}
+                cons = {
+                    k[len(prefix) :]: v
+                    for k, v in self._metadata.consolidated.items()
+                    if k.startswith(prefix)
+                }
             if cons:
                 meta = meta.evolve(consolidated=cons)
             return Group(self._store, path, meta, read_only=self._read_only)
@@ -175,15 +182,21 @@ class Group:
             if not node_exists(self._store, cur):
                 write_documents(self._store, cur, GroupMetadata(self.zarr_format).to_documents())
 
-    def create_group(self, name: str, *, overwrite: bool = False,
-                     attributes: dict[str, Any] | None = None) -> Group:
+    def create_group(
+        self, name: str, *, overwrite: bool = False, attributes: dict[str, Any] | None = None
+    ) -> Group:
         self._check_writable()
         from zarrfast.core.api import _create_group
 
         self._ensure_parents(name)
         self._drop_consolidated()
-        return _create_group(self._store, self._child(name), self.zarr_format,
-                             overwrite=overwrite, attributes=attributes)
+        return _create_group(
+            self._store,
+            self._child(name),
+            self.zarr_format,
+            overwrite=overwrite,
+            attributes=attributes,
+        )
 
     def require_group(self, name: str) -> Group:
         if name in self:
@@ -193,8 +206,15 @@ class Group:
             return node
         return self.create_group(name)
 
-    def create_array(self, name: str, shape: Any = None, *, data: Any = None,
-                     overwrite: bool = False, **kwargs: Any) -> Array:
+    def create_array(
+        self,
+        name: str,
+        shape: Any = None,
+        *,
+        data: Any = None,
+        overwrite: bool = False,
+        **kwargs: Any,
+    ) -> Array:
         """Create an array member (``zarr_format`` follows the group's)."""
         self._check_writable()
         from zarrfast.core.api import _create_node_array, build_metadata
@@ -212,8 +232,9 @@ class Group:
         meta: ArrayMetadata = build_metadata(shape=shape, **kwargs)
         self._ensure_parents(name)
         self._drop_consolidated()
-        arr = _create_node_array(self._store, self._child(name), meta, overwrite=overwrite,
-                                 write_empty_chunks=wec)
+        arr = _create_node_array(
+            self._store, self._child(name), meta, overwrite=overwrite, write_empty_chunks=wec
+        )
         if data is not None and data.size:
             arr[...] = data
         return arr
@@ -312,9 +333,11 @@ class Group:
 
     @property
     def info(self) -> str:
-        return (f"Type       : zarrfast.Group\nZarr format: {self.zarr_format}\n"
-                f"Path       : {self.name}\nStore      : {self._store!r}\n"
-                f"Members    : {len(self)}")
+        return (
+            f"Type       : zarrfast.Group\nZarr format: {self.zarr_format}\n"
+            f"Path       : {self.name}\nStore      : {self._store!r}\n"
+            f"Members    : {len(self)}"
+        )
 
     def __repr__(self) -> str:
         return f"<zarrfast.Group {self.name!r} zarr_format={self.zarr_format}>"

@@ -841,9 +841,7 @@ def classify_selection(selection: Any, ndim: int) -> Literal["basic", "orthogona
         if only.dtype == np.bool_ and only.ndim == ndim:
             return "vindex"
     if len(entries) == ndim and all(
-        _is_integer(e)
-        or (_is_array_like(e) and np.asarray(e).dtype != np.bool_)
-        for e in entries
+        _is_integer(e) or (_is_array_like(e) and np.asarray(e).dtype != np.bool_) for e in entries
     ):
         return "vindex"
     return "orthogonal"

@@ -66,7 +66,9 @@ def read_node(
         if zgroup is not None:
             doc = load_json(zgroup, keys[1])
             if doc.get("zarr_format") != 2:
-                raise MetadataError(f"expected zarr_format 2 in {keys[1]!r}, got {doc.get('zarr_format')!r}")
+                raise MetadataError(
+                    f"expected zarr_format 2 in {keys[1]!r}, got {doc.get('zarr_format')!r}"
+                )
             consolidated = None
             zmeta = store.get(_k(path, ".zmetadata"))
             if zmeta is not None:
@@ -96,7 +98,9 @@ def delete_node(store: Store, path: str) -> None:
         store.delete_prefix("")
 
 
-def metadata_from_consolidated(zarr_format: int, entries: dict[str, Any], rel: str) -> ArrayMetadata | GroupMetadata | None:
+def metadata_from_consolidated(
+    zarr_format: int, entries: dict[str, Any], rel: str
+) -> ArrayMetadata | GroupMetadata | None:
     """Metadata of member ``rel`` from a group's consolidated metadata, if recorded there."""
     if zarr_format == 3:
         doc = entries.get(rel)
@@ -113,5 +117,3 @@ def metadata_from_consolidated(zarr_format: int, entries: dict[str, Any], rel: s
     if _k(rel, ".zgroup") in entries:
         return GroupMetadata(2, attrs)
     return None
-
-

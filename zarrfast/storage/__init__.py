@@ -50,8 +50,14 @@ _BUILTIN: dict[str, tuple[str, str, str | None, str | None]] = {
     "mock": ("zarrfast.storage.mock", "MockStore", None, None),
 }
 _ALIASES = {
-    "local": "filesystem", "file": "filesystem", "fs": "filesystem", "ets": "shared_memory",
-    "azure": "azure_blob", "gridfs": "mongo_gridfs", "mongodb": "mongo_gridfs", "gs": "gcs",
+    "local": "filesystem",
+    "file": "filesystem",
+    "fs": "filesystem",
+    "ets": "shared_memory",
+    "azure": "azure_blob",
+    "gridfs": "mongo_gridfs",
+    "mongodb": "mongo_gridfs",
+    "gs": "gcs",
 }
 _REGISTERED: dict[str, type[Store]] = {}
 
@@ -116,9 +122,13 @@ def register(cls: type[Store], name: str | None = None, *, replace: bool = False
             "zarrfast.abc.store.Store and implement "
             f"{', '.join(_REQUIRED_METHODS)}"
         )
-    missing = [m for m in _REQUIRED_METHODS
-               if not callable(getattr(cls, m, None)) or getattr(cls, m) is getattr(Store, m)
-               or getattr(getattr(cls, m), "__isabstractmethod__", False)]
+    missing = [
+        m
+        for m in _REQUIRED_METHODS
+        if not callable(getattr(cls, m, None))
+        or getattr(cls, m) is getattr(Store, m)
+        or getattr(getattr(cls, m), "__isabstractmethod__", False)
+    ]
     abstract = sorted(getattr(cls, "__abstractmethods__", ()))
     if missing or abstract:
         raise RegistryError(
@@ -211,9 +221,15 @@ list = available
 
 def __getattr__(name: str) -> Any:
     lazy = {
-        "MemoryStore": "memory", "LocalStore": "filesystem", "ZipStore": "zip",
-        "LMDBStore": "lmdb", "SharedMemoryStore": "shared_memory", "S3Store": "s3",
-        "GCSStore": "gcs", "AzureBlobStore": "azure_blob", "MongoGridFSStore": "mongo_gridfs",
+        "MemoryStore": "memory",
+        "LocalStore": "filesystem",
+        "ZipStore": "zip",
+        "LMDBStore": "lmdb",
+        "SharedMemoryStore": "shared_memory",
+        "S3Store": "s3",
+        "GCSStore": "gcs",
+        "AzureBlobStore": "azure_blob",
+        "MongoGridFSStore": "mongo_gridfs",
         "MockStore": "mock",
     }
     if name == "RetryingStore":

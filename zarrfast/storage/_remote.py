@@ -431,7 +431,12 @@ class RemoteStore(Store):
                     if delay is not None and time.monotonic() + delay < deadline:
                         log.debug(
                             "%s: retrying %s of %r after %s (attempt %d, sleeping %.3fs)",
-                            self, what, key, type(exc).__name__, attempt, delay,
+                            self,
+                            what,
+                            key,
+                            type(exc).__name__,
+                            attempt,
+                            delay,
                         )
                         time.sleep(delay)
                         continue
@@ -516,9 +521,7 @@ class RemoteStore(Store):
         self._check_open()
         return self._map(lambda k: self._read(k, None), keys)
 
-    def get_ranges(
-        self, requests: Sequence[tuple[str, ByteRequest | None]]
-    ) -> list[Buffer | None]:
+    def get_ranges(self, requests: Sequence[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         """Byte ranges of several keys, fetched concurrently (one Range request each)."""
         requests = list(requests)
         for k, _ in requests:
@@ -576,7 +579,8 @@ class RemoteStore(Store):
 
         def run(batch: list[str]) -> None:
             self._retrying(
-                "delete", batch[0] if len(batch) == 1 else f"{len(batch)} keys",
+                "delete",
+                batch[0] if len(batch) == 1 else f"{len(batch)} keys",
                 lambda c: self._op_delete_batch(c, batch),
             )
 
@@ -592,8 +596,8 @@ class RemoteStore(Store):
 
     # ------------------------------------------------------------------ listing
     def _list(self, prefix: str) -> list[tuple[str, int]]:
-        path_prefix = self._path_prefix(prefix) if prefix else (
-            f"{self._prefix}/" if self._prefix else ""
+        path_prefix = (
+            self._path_prefix(prefix) if prefix else (f"{self._prefix}/" if self._prefix else "")
         )
         return self._retrying(
             "list", prefix or "<root>", lambda c: list(self._op_list(c, path_prefix))
@@ -609,9 +613,10 @@ class RemoteStore(Store):
         self._check_open()
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        dir_path = self._path_prefix(prefix) if prefix else (
-            f"{self._prefix}/" if self._prefix else ""
+        dir_path = (
+            self._path_prefix(prefix) if prefix else (f"{self._prefix}/" if self._prefix else "")
         )
+
         def by_delimiter(client: Any) -> list[str] | None:
             found = self._op_list_dir(client, dir_path)
             return None if found is None else list(found)
@@ -663,6 +668,10 @@ class RemoteStore(Store):
         return type(self)(**{**self._pickle_config(), "read_only": read_only})
 
     def __hash__(self) -> int:
-        return hash((type(self), tuple(sorted(
-            (k, repr(v)) for k, v in self._repr_fields().items()
-        )), self._read_only))
+        return hash(
+            (
+                type(self),
+                tuple(sorted((k, repr(v)) for k, v in self._repr_fields().items())),
+                self._read_only,
+            )
+        )

@@ -23,14 +23,21 @@ from zarrfast.storage._remote import (
 __all__ = ["AzureBlobStore"]
 
 _AUTH_CODES = {
-    "AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation",
-    "InvalidAccessKey", "ExpiredAuthenticationToken",
+    "AuthenticationFailed",
+    "InvalidAuthenticationInfo",
+    "NoAuthenticationInformation",
+    "InvalidAccessKey",
+    "ExpiredAuthenticationToken",
 }
 _DENIED_CODES = {
-    "AuthorizationFailure", "AuthorizationPermissionMismatch",
-    "AuthorizationResourceTypeMismatch", "AuthorizationSourceIPMismatch",
-    "AuthorizationProtocolMismatch", "AuthorizationServiceMismatch",
-    "InsufficientAccountPermissions", "AccountIsDisabled",
+    "AuthorizationFailure",
+    "AuthorizationPermissionMismatch",
+    "AuthorizationResourceTypeMismatch",
+    "AuthorizationSourceIPMismatch",
+    "AuthorizationProtocolMismatch",
+    "AuthorizationServiceMismatch",
+    "InsufficientAccountPermissions",
+    "AccountIsDisabled",
 }
 _CONTAINER_CODES = {"ContainerNotFound", "ContainerBeingDeleted", "ResourceNotFound"}
 _TRANSIENT_CODES = {"ServerBusy", "OperationTimedOut", "InternalError", "IngressOverAccountLimit"}
@@ -105,9 +112,16 @@ class AzureBlobStore(RemoteStore):
     ) -> None:
         if not container or not isinstance(container, str):
             raise ValueError(f"expected a container name, got {container!r}")
-        given = [n for n, v in (("account_key", account_key), ("sas_token", sas_token),
-                                ("connection_string", connection_string),
-                                ("use_managed_identity", use_managed_identity)) if v]
+        given = [
+            n
+            for n, v in (
+                ("account_key", account_key),
+                ("sas_token", sas_token),
+                ("connection_string", connection_string),
+                ("use_managed_identity", use_managed_identity),
+            )
+            if v
+        ]
         if len(given) > 1:
             raise ValueError(f"expected at most one credential option, got {given}")
         if account_url and endpoint and account_url != endpoint:
@@ -266,13 +280,22 @@ class AzureBlobStore(RemoteStore):
 
     def _repr_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
-            "account_name": self.account_name, "container": self.container,
+            "account_name": self.account_name,
+            "container": self.container,
             "prefix": self._prefix,
         }
         if self._account_url:
             fields["account_url"] = self._account_url.split("?", 1)[0]
-        auth = ("account_key" if self._account_key else "sas_token" if self._sas_token
-                else "connection_string" if self._connection_string
-                else "managed_identity" if self._use_managed_identity else "anonymous")
+        auth = (
+            "account_key"
+            if self._account_key
+            else "sas_token"
+            if self._sas_token
+            else "connection_string"
+            if self._connection_string
+            else "managed_identity"
+            if self._use_managed_identity
+            else "anonymous"
+        )
         fields["auth"] = auth
         return fields

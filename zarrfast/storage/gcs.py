@@ -175,16 +175,32 @@ class GCSStore(RemoteStore):
             if "invalid credentials" in text or "expired" in text:
                 return ErrorKind.AUTH
             return ErrorKind.DENIED
-        if isinstance(exc, (g.TooManyRequests, g.InternalServerError, g.BadGateway,
-                            g.ServiceUnavailable, g.GatewayTimeout)):
+        if isinstance(
+            exc,
+            (
+                g.TooManyRequests,
+                g.InternalServerError,
+                g.BadGateway,
+                g.ServiceUnavailable,
+                g.GatewayTimeout,
+            ),
+        ):
             return ErrorKind.TRANSIENT
         if isinstance(exc, (self._auth_exc.RefreshError, self._auth_exc.DefaultCredentialsError)):
             return ErrorKind.AUTH
         if isinstance(exc, self._auth_exc.TransportError):
             return ErrorKind.TRANSIENT
         rexc = self._requests.exceptions
-        if isinstance(exc, (rexc.ConnectionError, rexc.Timeout, rexc.ChunkedEncodingError,
-                            ConnectionError, TimeoutError)):
+        if isinstance(
+            exc,
+            (
+                rexc.ConnectionError,
+                rexc.Timeout,
+                rexc.ChunkedEncodingError,
+                ConnectionError,
+                TimeoutError,
+            ),
+        ):
             return ErrorKind.TRANSIENT
         if isinstance(exc, g.GoogleAPICallError):
             return ErrorKind.OTHER
@@ -195,14 +211,18 @@ class GCSStore(RemoteStore):
     # ------------------------------------------------------------------ operations
     def _op_get(self, client: Any, path: str, rng: HttpRange | None) -> bytes | None:
         blob = client.bucket(self.bucket).blob(path)
-        kw: dict[str, Any] = {"checksum": None, "raw_download": True, "retry": None,
-                              "timeout": self._timeout}
+        kw: dict[str, Any] = {
+            "checksum": None,
+            "raw_download": True,
+            "retry": None,
+            "timeout": self._timeout,
+        }
         if rng is None:
             return bytes(blob.download_as_bytes(**kw))
         if rng.suffix is not None:
             data = blob.download_as_bytes(start=-rng.suffix, end=None, **kw)
             # Some emulators ignore suffix ranges and send everything: cut it here.
-            return bytes(data[-rng.suffix:]) if len(data) > rng.suffix else bytes(data)
+            return bytes(data[-rng.suffix :]) if len(data) > rng.suffix else bytes(data)
         data = blob.download_as_bytes(start=rng.start, end=rng.end, **kw)
         if rng.end is not None and len(data) > rng.end - (rng.start or 0) + 1:
             data = data[rng.start : rng.end + 1]  # the Range header was ignored
@@ -211,7 +231,10 @@ class GCSStore(RemoteStore):
     def _op_put(self, client: Any, path: str, data: bytes) -> None:
         blob = client.bucket(self.bucket).blob(path)
         blob.upload_from_string(
-            data, content_type="application/octet-stream", retry=None, timeout=self._timeout,
+            data,
+            content_type="application/octet-stream",
+            retry=None,
+            timeout=self._timeout,
             checksum=None,
         )
 

@@ -332,7 +332,9 @@ def _release_env(handle: _EnvHandle) -> None:
         pass  # reads still in flight (a borrow_many block): the GC closes it later
 
 
-def _map_lmdb_error(exc: BaseException, operation: str, path: str, key: str | None = None) -> StoreError:
+def _map_lmdb_error(
+    exc: BaseException, operation: str, path: str, key: str | None = None
+) -> StoreError:
     where = f"key {key!r} in '{path}'" if key is not None else f"'{path}'"
     text = str(exc)
     if isinstance(exc, lmdb.ReadonlyError) or "Permission denied" in text:
@@ -497,9 +499,7 @@ class _LMDBBackend(Store):
             get = txn.get
             return [get(k) for k in ks]
 
-    def get_ranges(
-        self, requests: Sequence[tuple[str, ByteRequest | None]]
-    ) -> list[Buffer | None]:
+    def get_ranges(self, requests: Sequence[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         """Values or byte ranges, one read transaction; only requested bytes are copied."""
         ks = [(self._k(k), r) for k, r in requests]
         if not ks:

@@ -140,6 +140,35 @@ class MemoryStore(Store):
         with self._lock:
             self._data.update(staged)
 
+    def _trusted_batch_ops(self) -> tuple[Any, Any] | None:
+        """``(_get_many_trusted, _set_many_trusted)`` for the native engine, or ``None``
+        for subclasses that change how batches are read or written (they keep being
+        called through the public API)."""
+        cls = type(self)
+        if cls is not MemoryStore and any(
+            getattr(cls, name) is not getattr(MemoryStore, name)
+            for name in ("get", "set", "get_many", "set_many", "borrow_many", "get_ranges")
+        ):
+            return None
+        return self._get_many_trusted, self._set_many_trusted
+
+    def _get_many_trusted(self, keys: Sequence[str]) -> list[bytes | None]:
+        """:meth:`get_many` without key validation, for the native engine only.
+
+        The caller guarantees every key is valid (it built them from chunk
+        coordinates and the array's validated path); the public API keeps validating.
+        """
+        self._check_open()
+        with self._lock:
+            return list(map(self._data.get, keys))
+
+    def _set_many_trusted(self, keys: Sequence[str], values: Sequence[bytes]) -> None:
+        """:meth:`set_many` for keys the caller built itself and fresh ``bytes`` it owns
+        (stored as they are: ``bytes`` are immutable).  For the native engine only."""
+        self._check_writable()
+        with self._lock:
+            self._data.update(zip(keys, values))
+
     def delete_many(self, keys: Iterable[str]) -> None:
         """Delete several keys under one lock; missing keys are ignored."""
         self._check_writable()

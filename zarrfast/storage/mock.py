@@ -42,8 +42,13 @@ __all__ = ["ERROR_MODES", "OPS", "Call", "MockStore"]
 #: ``list_prefix``/``list_dir`` are ``"list"``.
 OPS: tuple[str, ...] = ("get", "set", "delete", "exists", "list", "getsize")
 ERROR_MODES: tuple[str, ...] = ("never", "always", "probability", "nth")
-_FLAGS = ("supports_writes", "supports_deletes", "supports_listing",
-          "supports_partial_reads", "supports_transactions")
+_FLAGS = (
+    "supports_writes",
+    "supports_deletes",
+    "supports_listing",
+    "supports_partial_reads",
+    "supports_transactions",
+)
 
 
 @dataclass(frozen=True)
@@ -120,8 +125,14 @@ class MockStore(Store):
 
     backend_name: ClassVar[str] = "mock"
 
-    def __new__(cls, *args: Any, retries: int | None = None, backoff: Any = None,
-                total_timeout: float | None = None, **kwargs: Any) -> Any:
+    def __new__(
+        cls,
+        *args: Any,
+        retries: int | None = None,
+        backoff: Any = None,
+        total_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if retries is None:
             return super().__new__(cls)
         from zarrfast.storage.retrying import RetryingStore
@@ -167,7 +178,9 @@ class MockStore(Store):
                 f"expected error_rate and torn_writes in [0, 1], got {error_rate}, {torn_writes}"
             )
         if error_mode is None:
-            error_mode = "probability" if error_rate else ("nth" if fail_nth is not None else "never")
+            error_mode = (
+                "probability" if error_rate else ("nth" if fail_nth is not None else "never")
+            )
         if error_mode not in ERROR_MODES:
             raise ValueError(f"expected error_mode in {list(ERROR_MODES)}, got {error_mode!r}")
         if error_mode == "nth" and fail_nth is None:
@@ -179,8 +192,11 @@ class MockStore(Store):
         self.fail_on = frozenset(fail_on)
         self.error_rate = float(error_rate)
         self.fail_nth: frozenset[int] = frozenset(
-            () if fail_nth is None else
-            (fail_nth,) if isinstance(fail_nth, int) else (int(n) for n in fail_nth)
+            ()
+            if fail_nth is None
+            else (fail_nth,)
+            if isinstance(fail_nth, int)
+            else (int(n) for n in fail_nth)
         )
         self.error = error
         self.latency = latency
@@ -220,8 +236,11 @@ class MockStore(Store):
     def keys(self, op: str, outcome: str | None = None) -> list[str]:
         """Keys of the recorded calls of ``op`` (optionally only with ``outcome``)."""
         with self._lock:
-            return [c.key for c in self.calls
-                    if c.op == op and (outcome is None or c.outcome == outcome)]
+            return [
+                c.key
+                for c in self.calls
+                if c.op == op and (outcome is None or c.outcome == outcome)
+            ]
 
     @property
     def failures(self) -> int:
@@ -233,7 +252,9 @@ class MockStore(Store):
         with self._lock:
             return sum(c.nbytes or 0 for c in self.calls if c.op == op and c.outcome == "ok")
 
-    def _log(self, op: str, key: str, nbytes: int | None, outcome: str, batch: bool = False) -> None:
+    def _log(
+        self, op: str, key: str, nbytes: int | None, outcome: str, batch: bool = False
+    ) -> None:
         with self._lock:
             self.counts[op] += 1
             self.outcomes[outcome] += 1
@@ -283,7 +304,9 @@ class MockStore(Store):
         fail, _ = self._decide(op, key)
         if fail:
             self._log(op, key, None, "error")
-            raise self._make_error(f"injected {op} failure for key {key!r} (MockStore seed={self.seed})")
+            raise self._make_error(
+                f"injected {op} failure for key {key!r} (MockStore seed={self.seed})"
+            )
 
     # ------------------------------------------------------------------ required
     def get(self, key: str, byte_range: ByteRequest | None = None) -> Buffer | None:
@@ -299,12 +322,16 @@ class MockStore(Store):
         self._check_writable()
         n = _nbytes(value)
         if n is None:
-            raise TypeError(f"expected a bytes-like value for key {key!r}, got {type(value).__name__}")
+            raise TypeError(
+                f"expected a bytes-like value for key {key!r}, got {type(value).__name__}"
+            )
         self._sleep()
         outcome = self._write_outcome(key)
         if outcome == "error":
             self._log("set", key, n, "error")
-            raise self._make_error(f"injected set failure for key {key!r} (MockStore seed={self.seed})")
+            raise self._make_error(
+                f"injected set failure for key {key!r} (MockStore seed={self.seed})"
+            )
         if outcome[0] == "torn":
             cut = int(outcome[1] * n)
             self.inner.set(key, memoryview(value).cast("B")[:cut].tobytes())
@@ -321,8 +348,13 @@ class MockStore(Store):
         fail, rng = self._decide("set", key)
         if fail:
             return "error"
-        if (rng is not None and self.torn_writes and "set" in self.fail_on
-                and not self.supports_transactions and rng.random() < self.torn_writes):
+        if (
+            rng is not None
+            and self.torn_writes
+            and "set" in self.fail_on
+            and not self.supports_transactions
+            and rng.random() < self.torn_writes
+        ):
             return ("torn", rng.random())
         return "ok"
 
@@ -372,7 +404,9 @@ class MockStore(Store):
         self._sleep()
         return [i for i, k in enumerate(keys) if self._decide("get", k)[0]]
 
-    def _batch_error(self, op: str, failed: list[str], total: int, detail: str = "") -> BaseException:
+    def _batch_error(
+        self, op: str, failed: list[str], total: int, detail: str = ""
+    ) -> BaseException:
         shown = ", ".join(repr(k) for k in failed[:5]) + (" ..." if len(failed) > 5 else "")
         exc = self._make_error(
             f"injected {op} failure for {len(failed)} of {total} keys ({shown}){detail} "
@@ -382,9 +416,11 @@ class MockStore(Store):
             exc.failed_keys = list(failed)  # type: ignore[attr-defined]
         return exc
 
-    def _batch_read(self, requests: list[tuple[str, ByteRequest | None]],
-                    read: Callable[[list[tuple[str, ByteRequest | None]]], list[Buffer | None]],
-                    ) -> list[Buffer | None]:
+    def _batch_read(
+        self,
+        requests: list[tuple[str, ByteRequest | None]],
+        read: Callable[[list[tuple[str, ByteRequest | None]]], list[Buffer | None]],
+    ) -> list[Buffer | None]:
         keys = [k for k, _ in requests]
         failed = self._read_faults(keys)
         if not failed:
@@ -416,8 +452,9 @@ class MockStore(Store):
         keys = list(keys)
         for k in keys:
             validate_key(k)
-        return self._batch_read([(k, None) for k in keys],
-                                lambda reqs: self.inner.get_many([k for k, _ in reqs]))
+        return self._batch_read(
+            [(k, None) for k in keys], lambda reqs: self.inner.get_many([k for k, _ in reqs])
+        )
 
     def get_ranges(self, requests: Sequence[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         requests = list(requests)
@@ -447,7 +484,9 @@ class MockStore(Store):
             validate_key(k)
             n = _nbytes(v)
             if n is None:
-                raise TypeError(f"expected a bytes-like value for key {k!r}, got {type(v).__name__}")
+                raise TypeError(
+                    f"expected a bytes-like value for key {k!r}, got {type(v).__name__}"
+                )
             staged.append((k, v, n))
         self._sleep()
         ok: list[tuple[str, Buffer]] = []
@@ -518,11 +557,15 @@ class MockStore(Store):
 
     def _fault_config(self) -> dict[str, Any]:
         return {
-            "error_mode": self.error_mode, "fail_on": tuple(sorted(self.fail_on)),
+            "error_mode": self.error_mode,
+            "fail_on": tuple(sorted(self.fail_on)),
             "error_rate": self.error_rate,
             "fail_nth": tuple(sorted(self.fail_nth)) if self.fail_nth else None,
-            "error": self.error, "latency": self.latency, "torn_writes": self.torn_writes,
-            "seed": self.seed, "record": self.record,
+            "error": self.error,
+            "latency": self.latency,
+            "torn_writes": self.torn_writes,
+            "seed": self.seed,
+            "record": self.record,
         }
 
     def _pickle_config(self) -> dict[str, Any]:

@@ -180,8 +180,9 @@ class MongoGridFSStore(RemoteStore):
 
     # ------------------------------------------------------------------ helpers
     def _newest(self, files: Any, path: str) -> dict[str, Any] | None:
-        docs = list(files.find({"filename": path}, {"_id": 1, "length": 1, "chunkSize": 1,
-                                                    "uploadDate": 1}))
+        docs = list(
+            files.find({"filename": path}, {"_id": 1, "length": 1, "chunkSize": 1, "uploadDate": 1})
+        )
         return max(docs, key=_order) if docs else None
 
     def _read_chunks(self, chunks: Any, doc: dict[str, Any], start: int, stop: int) -> bytes:
@@ -241,10 +242,16 @@ class MongoGridFSStore(RemoteStore):
             chunks.insert_many(docs, ordered=True)
         # The files document goes in last: a file is visible only once complete.
         now = datetime.datetime.now(datetime.timezone.utc)
-        files.insert_one({
-            "_id": file_id, "filename": path, "length": len(data), "chunkSize": cs,
-            "uploadDate": now, "metadata": {"array_id": self.array_id},
-        })
+        files.insert_one(
+            {
+                "_id": file_id,
+                "filename": path,
+                "length": len(data),
+                "chunkSize": cs,
+                "uploadDate": now,
+                "metadata": {"array_id": self.array_id},
+            }
+        )
         mine = {"_id": file_id, "uploadDate": now}
         for old in files.find({"filename": path}, {"_id": 1, "uploadDate": 1}):
             if old["_id"] != file_id and _order(old) < _order(mine):

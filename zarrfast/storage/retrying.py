@@ -14,8 +14,13 @@ from zarrfast.errors import TransientStoreError
 __all__ = ["RetryingStore"]
 
 _T = TypeVar("_T")
-_FLAGS = ("supports_writes", "supports_deletes", "supports_listing",
-          "supports_partial_reads", "supports_transactions")
+_FLAGS = (
+    "supports_writes",
+    "supports_deletes",
+    "supports_listing",
+    "supports_partial_reads",
+    "supports_transactions",
+)
 
 
 class RetryingStore(Store):
@@ -88,7 +93,7 @@ class RetryingStore(Store):
     # ------------------------------------------------------------------ engine
     def _delay(self, attempt: int) -> float:
         base, cap = self.backoff
-        return self._rng.uniform(0.0, min(cap, base * (2.0 ** attempt)))
+        return self._rng.uniform(0.0, min(cap, base * (2.0**attempt)))
 
     def _call(self, fn: Callable[[], _T], what: str) -> _T:
         start = time.monotonic()
@@ -108,8 +113,11 @@ class RetryingStore(Store):
             return False
         delay = self._delay(attempt)
         if self.total_timeout is not None and time.monotonic() - start + delay > self.total_timeout:
-            _note(exc, f"RetryingStore: {what} gave up after {attempt + 1} attempts "
-                       f"(total_timeout={self.total_timeout}s)")
+            _note(
+                exc,
+                f"RetryingStore: {what} gave up after {attempt + 1} attempts "
+                f"(total_timeout={self.total_timeout}s)",
+            )
             return False
         self.retry_count += 1
         if delay > 0:
@@ -150,9 +158,12 @@ class RetryingStore(Store):
         return self._call(lambda: self.inner.getsize_prefix(prefix), f"getsize {prefix!r}")
 
     # ------------------------------------------------------------------ batch
-    def _batch_read(self, requests: list[tuple[str, ByteRequest | None]],
-                    read: Callable[[list[tuple[str, ByteRequest | None]]], list[Buffer | None]],
-                    what: str) -> list[Buffer | None]:
+    def _batch_read(
+        self,
+        requests: list[tuple[str, ByteRequest | None]],
+        read: Callable[[list[tuple[str, ByteRequest | None]]], list[Buffer | None]],
+        what: str,
+    ) -> list[Buffer | None]:
         """Read a batch; after a partial failure re-read only the failed entries."""
         start = time.monotonic()
         attempt = 0
@@ -180,8 +191,11 @@ class RetryingStore(Store):
 
     def get_many(self, keys: Sequence[str]) -> list[Buffer | None]:
         self._check_open()
-        return self._batch_read([(k, None) for k in keys],
-                                lambda reqs: self.inner.get_many([k for k, _ in reqs]), "get_many")
+        return self._batch_read(
+            [(k, None) for k in keys],
+            lambda reqs: self.inner.get_many([k for k, _ in reqs]),
+            "get_many",
+        )
 
     def get_ranges(self, requests: Sequence[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         self._check_open()
@@ -200,8 +214,13 @@ class RetryingStore(Store):
                 values = self.get_many(keys)
             yield values
 
-    def _batch(self, op: Callable[[list[Any]], None], items: list[Any],
-               key_of: Callable[[Any], str], what: str) -> None:
+    def _batch(
+        self,
+        op: Callable[[list[Any]], None],
+        items: list[Any],
+        key_of: Callable[[Any], str],
+        what: str,
+    ) -> None:
         """Run ``op(items)``; on a transient failure retry the failed keys (or all)."""
         start = time.monotonic()
         attempt = 0
@@ -247,9 +266,15 @@ class RetryingStore(Store):
         super().close()
 
     def _pickle_config(self) -> dict[str, Any]:
-        return {"inner": self.inner, "retries": self.retries, "backoff": self.backoff,
-                "total_timeout": self.total_timeout, "retry_on": self.retry_on,
-                "seed": self.seed, "read_only": self._read_only}
+        return {
+            "inner": self.inner,
+            "retries": self.retries,
+            "backoff": self.backoff,
+            "total_timeout": self.total_timeout,
+            "retry_on": self.retry_on,
+            "seed": self.seed,
+            "read_only": self._read_only,
+        }
 
     def _repr_fields(self) -> dict[str, Any]:
         return {"inner": self.inner, "retries": self.retries}

@@ -25,17 +25,39 @@ __all__ = ["S3Store"]
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _CONTAINER = {"NoSuchBucket"}
 _AUTH = {
-    "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
-    "TokenRefreshRequired", "AuthFailure", "UnrecognizedClientException",
-    "InvalidClientTokenId", "ExpiredTokenException", "MissingAuthenticationToken",
-    "AuthorizationHeaderMalformed", "InvalidSecurity",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AuthFailure",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "MissingAuthenticationToken",
+    "AuthorizationHeaderMalformed",
+    "InvalidSecurity",
 }
 _DENIED = {"AccessDenied", "AllAccessDisabled", "AccountProblem", "403", "Forbidden"}
 _TRANSIENT = {
-    "SlowDown", "Throttling", "ThrottlingException", "ThrottledException",
-    "RequestThrottled", "RequestLimitExceeded", "TooManyRequestsException",
-    "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable",
-    "503", "500", "502", "504", "429", "BadDigest", "OperationAborted",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "503",
+    "500",
+    "502",
+    "504",
+    "429",
+    "BadDigest",
+    "OperationAborted",
 }
 
 
@@ -182,12 +204,26 @@ class S3Store(RemoteStore):
             if status == 401:
                 return ErrorKind.AUTH
             return ErrorKind.OTHER
-        if isinstance(exc, (bex.NoCredentialsError, bex.PartialCredentialsError,
-                            bex.CredentialRetrievalError, bex.TokenRetrievalError,
-                            bex.ProfileNotFound)):
+        if isinstance(
+            exc,
+            (
+                bex.NoCredentialsError,
+                bex.PartialCredentialsError,
+                bex.CredentialRetrievalError,
+                bex.TokenRetrievalError,
+                bex.ProfileNotFound,
+            ),
+        ):
             return ErrorKind.AUTH
-        if isinstance(exc, (bex.HTTPClientError, bex.ConnectionError,
-                            bex.IncompleteReadError, bex.ResponseStreamingError)):
+        if isinstance(
+            exc,
+            (
+                bex.HTTPClientError,
+                bex.ConnectionError,
+                bex.IncompleteReadError,
+                bex.ResponseStreamingError,
+            ),
+        ):
             return ErrorKind.TRANSIENT  # resets, timeouts, closed connections
         if isinstance(exc, (ConnectionError, TimeoutError)):
             return ErrorKind.TRANSIENT
@@ -241,9 +277,13 @@ class S3Store(RemoteStore):
         if errors:
             first = errors[0]
             raise self._botocore_exc.ClientError(
-                {"Error": {"Code": first.get("Code", ""), "Message":
-                           f"{len(errors)} of {len(paths)} deletes failed, first "
-                           f"{first.get('Key')!r}: {first.get('Message', '')}"}},
+                {
+                    "Error": {
+                        "Code": first.get("Code", ""),
+                        "Message": f"{len(errors)} of {len(paths)} deletes failed, first "
+                        f"{first.get('Key')!r}: {first.get('Message', '')}",
+                    }
+                },
                 "DeleteObjects",
             )
         return None

@@ -142,7 +142,9 @@ class SharedMemoryStore(LMDBStore):
         except FileNotFoundError:
             return False
         except OSError as exc:
-            raise StoreError(f"could not destroy shared-memory store {name!r} at '{path}': {exc}") from exc
+            raise StoreError(
+                f"could not destroy shared-memory store {name!r} at '{path}': {exc}"
+            ) from exc
         return True
 
     def destroy(self) -> None:

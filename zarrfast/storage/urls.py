@@ -57,9 +57,26 @@ SCHEMES: dict[str, str] = {
 }
 
 #: Option names that may come from a query string (never credentials).
-_QUERY_SAFE = {"region", "endpoint_url", "profile", "anon", "project", "account_name",
-               "account_url", "endpoint", "map_size", "mode", "compression", "fsync",
-               "max_concurrency", "sync", "readahead", "subdir", "lock", "create"}
+_QUERY_SAFE = {
+    "region",
+    "endpoint_url",
+    "profile",
+    "anon",
+    "project",
+    "account_name",
+    "account_url",
+    "endpoint",
+    "map_size",
+    "mode",
+    "compression",
+    "fsync",
+    "max_concurrency",
+    "sync",
+    "readahead",
+    "subdir",
+    "lock",
+    "create",
+}
 _SECRET_HINTS = ("key", "secret", "token", "password", "credential", "sas", "connection")
 
 _MEMORY_STORES: dict[str, Any] = {}
@@ -225,8 +242,17 @@ def parse_url(
             f"expected mongodb://host[:port]/<database>/<bucket>[/prefix], got {_redact(url)}"
         )
     conn = f"mongodb://{parts.netloc}"
-    return backend, {"url": conn, "database": segments[0], "bucket": segments[1],
-                     "array_id": "/".join(segments[2:]), **opts}, _join(path)
+    return (
+        backend,
+        {
+            "url": conn,
+            "database": segments[0],
+            "bucket": segments[1],
+            "array_id": "/".join(segments[2:]),
+            **opts,
+        },
+        _join(path),
+    )
 
 
 def open_url(

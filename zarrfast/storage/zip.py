@@ -142,8 +142,12 @@ class _ZipHandle:
             self.refused.append(name)
             return
         self.members[name] = _Member(
-            info.header_offset, info.compress_type, info.compress_size, info.file_size,
-            info.CRC, bool(info.flag_bits & 0x1),
+            info.header_offset,
+            info.compress_type,
+            info.compress_size,
+            info.file_size,
+            info.CRC,
+            bool(info.flag_bits & 0x1),
         )
 
     def data_offset(self, m: _Member, key: str) -> int:
@@ -176,8 +180,11 @@ class _ZipHandle:
             raise StoreError(f"key {key!r} in '{self.path}' is encrypted; not supported")
         base = self.data_offset(m, key)
         if m.compress_type == zipfile.ZIP_STORED:
-            start, stop = (0, m.file_size) if byte_range is None else byte_range_bounds(
-                byte_range, m.file_size)
+            start, stop = (
+                (0, m.file_size)
+                if byte_range is None
+                else byte_range_bounds(byte_range, m.file_size)
+            )
             data = self.pread(base + start, stop - start, key)
             if byte_range is None and zlib.crc32(data) != m.crc:
                 raise StoreError(f"CRC-32 mismatch for key {key!r} in '{self.path}'")
@@ -199,9 +206,11 @@ class _ZipHandle:
                 # zip's lzma: 2-byte version, 2-byte props size, props, raw LZMA1 stream.
                 psize = struct.unpack("<H", raw[2:4])[0]
                 filt = lzma._decode_filter_properties(  # type: ignore[attr-defined]
-                    lzma.FILTER_LZMA1, raw[4 : 4 + psize])
+                    lzma.FILTER_LZMA1, raw[4 : 4 + psize]
+                )
                 data = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt]).decompress(
-                    raw[4 + psize :])
+                    raw[4 + psize :]
+                )
             else:
                 raise StoreError(
                     f"key {key!r} in '{self.path}' uses zip compression method "
@@ -228,8 +237,9 @@ class _ZipHandle:
                 seen.add(key)
             if self.writer is None:
                 try:
-                    self.writer = zipfile.ZipFile(self.path, "a", compression=self.compression,
-                                                  allowZip64=True)
+                    self.writer = zipfile.ZipFile(
+                        self.path, "a", compression=self.compression, allowZip64=True
+                    )
                 except (OSError, zipfile.BadZipFile) as exc:
                     raise StoreError(f"could not open '{self.path}' for writing: {exc}") from exc
             now = time.localtime(time.time())[:6]
@@ -242,8 +252,12 @@ class _ZipHandle:
                 except OSError as exc:
                     raise StoreError(f"error writing key {key!r} to '{self.path}': {exc}") from exc
                 self.members[key] = _Member(
-                    info.header_offset, info.compress_type, info.compress_size,
-                    info.file_size, info.CRC, False,
+                    info.header_offset,
+                    info.compress_type,
+                    info.compress_size,
+                    info.file_size,
+                    info.CRC,
+                    False,
                 )
             assert self.writer.fp is not None
             self.writer.fp.flush()  # so pread sees the new members
@@ -329,8 +343,12 @@ class ZipStore(Store):
             mode = "r" if read_only else "a"
         if mode not in _MODES:
             raise ValueError(f"expected mode in {_MODES}, got {mode!r}")
-        if compression not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED,
-                               zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        if compression not in (
+            zipfile.ZIP_STORED,
+            zipfile.ZIP_DEFLATED,
+            zipfile.ZIP_BZIP2,
+            zipfile.ZIP_LZMA,
+        ):
             raise ValueError(f"expected a zipfile compression constant, got {compression!r}")
         super().__init__(read_only=read_only or mode == "r")
         self._path = os.path.abspath(os.fspath(path))
@@ -397,9 +415,7 @@ class ZipStore(Store):
         validate_key(key)
         return self._h().read(key, byte_range)
 
-    def get_ranges(
-        self, requests: Sequence[tuple[str, ByteRequest | None]]
-    ) -> list[Buffer | None]:
+    def get_ranges(self, requests: Sequence[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         for k, _r in requests:
             validate_key(k)
         h = self._h()

@@ -6,4 +6,4 @@ in your own test suite to check a custom :class:`zarrfast.abc.store.Store`.
 
 from zarrfast.testing.store_tests import INVALID_KEYS, NON_STR_KEYS, StoreTests
 
-__all__ = ["StoreTests", "INVALID_KEYS", "NON_STR_KEYS"]
+__all__ = ["INVALID_KEYS", "NON_STR_KEYS", "StoreTests"]

@@ -72,8 +72,13 @@ def corruptions(data: bytes, *, seed: int = 0, count: int = 8) -> Iterator[tuple
     """
     rng = random.Random(seed)
     n = len(data)
-    cuts = range(n) if n <= 64 else sorted({0, 1, 2, 3, 4, n // 2, n - 4, n - 1,
-                                            *(rng.randrange(n) for _ in range(count))})
+    cuts = (
+        range(n)
+        if n <= 64
+        else sorted(
+            {0, 1, 2, 3, 4, n // 2, n - 4, n - 1, *(rng.randrange(n) for _ in range(count))}
+        )
+    )
     for c in cuts:
         yield f"truncated to {c} of {n} bytes", data[:c]
     for _ in range(count if n else 0):
@@ -114,9 +119,12 @@ def corrupt_key(store: Store, key: str, *, how: str = "flip", seed: int = 0) -> 
     return new
 
 
-def assert_raises_cleanly(fn: Callable[..., Any], *args: Any,
-                          allowed: tuple[type[BaseException], ...] = (ZarrfastError,),
-                          **kwargs: Any) -> Any:
+def assert_raises_cleanly(
+    fn: Callable[..., Any],
+    *args: Any,
+    allowed: tuple[type[BaseException], ...] = (ZarrfastError,),
+    **kwargs: Any,
+) -> Any:
     """Call ``fn``; pass if it returns or raises one of ``allowed`` (default: any zarrfast
     error).  Anything else (``IndexError`` from a parser, ``struct.error``, ``MemoryError``,
     a bare ``ValueError``) fails with an ``AssertionError`` naming it.  Returns ``fn``'s

@@ -390,8 +390,9 @@ class StoreTests:
         value = _pattern(3 * 1024 * 1024 + 5, seed=3)
         ranged.set("big", value)
         n = len(value)
-        assert self._get(ranged, "big", RangeByteRequest(n // 2, n // 2 + 4096)) == (
-            value[n // 2 : n // 2 + 4096]
+        assert (
+            self._get(ranged, "big", RangeByteRequest(n // 2, n // 2 + 4096))
+            == (value[n // 2 : n // 2 + 4096])
         )
         assert self._get(ranged, "big", OffsetByteRequest(n - 10)) == value[-10:]
         assert self._get(ranged, "big", SuffixByteRequest(70000)) == value[-70000:]

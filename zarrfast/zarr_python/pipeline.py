@@ -64,8 +64,14 @@ from zarrfast.codecs.chain import CodecChain
 from zarrfast.core.pipeline import map_threaded
 from zarrfast.errors import ZarrfastError
 
-__all__ = ["FALLBACKS", "CodecPipeline", "decode_chunks", "encode_chunks", "fallback_count",
-           "reset_fallbacks"]
+__all__ = [
+    "FALLBACKS",
+    "CodecPipeline",
+    "decode_chunks",
+    "encode_chunks",
+    "fallback_count",
+    "reset_fallbacks",
+]
 
 #: Calls handed to zarr-python's BatchedCodecPipeline, by reason.  Read it in tests.
 FALLBACKS: Counter[str] = Counter()
@@ -185,7 +191,9 @@ class CodecPipeline(ZCodecPipeline):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_codecs(cls, codecs: Iterable[ZCodec], *, batch_size: int | None = None) -> CodecPipeline:
+    def from_codecs(
+        cls, codecs: Iterable[ZCodec], *, batch_size: int | None = None
+    ) -> CodecPipeline:
         codecs = tuple(codecs)
         fallback = BatchedCodecPipeline.from_codecs(codecs, batch_size=batch_size)
         try:
@@ -237,8 +245,13 @@ class CodecPipeline(ZCodecPipeline):
                 from zarrfast.core.metadata.v2 import v2_codecs
 
                 dt = DataType(zspec.dtype, zspec.vlen)
-                chain_codecs = v2_codecs(dt, len(zspec.shape), spec.config.order,
-                                         tuple(self._zf_codecs), self._v2["compressor"])
+                chain_codecs = v2_codecs(
+                    dt,
+                    len(zspec.shape),
+                    spec.config.order,
+                    tuple(self._zf_codecs),
+                    self._v2["compressor"],
+                )
             else:
                 chain_codecs = self._zf_codecs
             try:
@@ -248,34 +261,46 @@ class CodecPipeline(ZCodecPipeline):
             self._chains[key] = chain
         return chain, zspec, native
 
-    def _plan(self, specs: Sequence[Any]) -> list[tuple[CodecChain, ChunkSpec, np.dtype[Any]]] | str:
+    def _plan(
+        self, specs: Sequence[Any]
+    ) -> list[tuple[CodecChain, ChunkSpec, np.dtype[Any]]] | str:
         try:
             return [self._resolve(s) for s in specs]
         except _Unsupported as exc:
             return str(exc)
 
     # ------------------------------------------------------------------ decode / encode
-    async def decode(self, chunk_bytes_and_specs: Iterable[tuple[Buffer | None, Any]]) -> list[NDBuffer | None]:
+    async def decode(
+        self, chunk_bytes_and_specs: Iterable[tuple[Buffer | None, Any]]
+    ) -> list[NDBuffer | None]:
         items = list(chunk_bytes_and_specs)
         plan = self._plan([s for _, s in items])
         if isinstance(plan, str):
             _count(plan)
             return list(await self.fallback.decode(items))
         arrays = await asyncio.to_thread(self._decode_grouped, [b for b, _ in items], plan)
-        return [None if a is None else s.prototype.nd_buffer.from_ndarray_like(self._native(a, n))
-                for a, (_, s), (_, _, n) in zip(arrays, items, plan)]
+        return [
+            None if a is None else s.prototype.nd_buffer.from_ndarray_like(self._native(a, n))
+            for a, (_, s), (_, _, n) in zip(arrays, items, plan)
+        ]
 
-    async def encode(self, chunk_arrays_and_specs: Iterable[tuple[NDBuffer | None, Any]]) -> list[Buffer | None]:
+    async def encode(
+        self, chunk_arrays_and_specs: Iterable[tuple[NDBuffer | None, Any]]
+    ) -> list[Buffer | None]:
         items = list(chunk_arrays_and_specs)
         plan = self._plan([s for _, s in items])
         if isinstance(plan, str):
             _count(plan)
             return list(await self.fallback.encode(items))
-        chunks = [None if a is None else self._for_encode(a.as_ndarray_like(), p[1])
-                  for (a, _), p in zip(items, plan)]
+        chunks = [
+            None if a is None else self._for_encode(a.as_ndarray_like(), p[1])
+            for (a, _), p in zip(items, plan)
+        ]
         encoded = await asyncio.to_thread(self._encode_grouped, chunks, plan)
-        return [None if e is None else s.prototype.buffer.from_bytes(e)
-                for e, (_, s) in zip(encoded, items)]
+        return [
+            None if e is None else s.prototype.buffer.from_bytes(e)
+            for e, (_, s) in zip(encoded, items)
+        ]
 
     @staticmethod
     def _group(plan: Sequence[tuple[CodecChain, ChunkSpec, Any]]) -> dict[int, list[int]]:
@@ -317,8 +342,12 @@ class CodecPipeline(ZCodecPipeline):
         return a
 
     # ------------------------------------------------------------------ read
-    async def read(self, batch_info: Iterable[tuple[Any, Any, Any, Any, bool]], out: NDBuffer,
-                   drop_axes: tuple[int, ...] = ()) -> None:
+    async def read(
+        self,
+        batch_info: Iterable[tuple[Any, Any, Any, Any, bool]],
+        out: NDBuffer,
+        drop_axes: tuple[int, ...] = (),
+    ) -> None:
         batch = list(batch_info)
         if not batch:
             return
@@ -329,10 +358,13 @@ class CodecPipeline(ZCodecPipeline):
             return
         size = max(int(zconfig.get("codec_pipeline.batch_size")), 64)
         for start in range(0, len(batch), size):
-            await self._read_batch(batch[start:start + size], plan[start:start + size], out, drop_axes)
+            await self._read_batch(
+                batch[start : start + size], plan[start : start + size], out, drop_axes
+            )
 
-    async def _read_batch(self, batch: list[Any], plan: list[Any], out: NDBuffer,
-                          drop_axes: tuple[int, ...]) -> None:
+    async def _read_batch(
+        self, batch: list[Any], plan: list[Any], out: NDBuffer, drop_axes: tuple[int, ...]
+    ) -> None:
         target = out.as_ndarray_like()
         whole = [i for i, b in enumerate(batch) if not self._partial_shard(b, plan[i])]
         partial = [i for i in range(len(batch)) if i not in set(whole)]
@@ -356,10 +388,12 @@ class CodecPipeline(ZCodecPipeline):
             # Not the loop's default executor: the byte getters' store reads run there,
             # and these threads block waiting for them.
             pool = _shard_pool()
-            results = await asyncio.gather(*(
-                loop.run_in_executor(pool, self._read_shard_part, batch[i], plan[i], loop)
-                for i in partial
-            ))
+            results = await asyncio.gather(
+                *(
+                    loop.run_in_executor(pool, self._read_shard_part, batch[i], plan[i], loop)
+                    for i in partial
+                )
+            )
             for i, sub in zip(partial, results):
                 _, spec, _, out_sel, _ = batch[i]
                 if sub is None:
@@ -370,9 +404,13 @@ class CodecPipeline(ZCodecPipeline):
     @staticmethod
     def _partial_shard(item: Any, plan: Any) -> bool:
         chain = plan[0]
-        return (not item[4] and not chain.aa and not chain.bb
-                and type(chain.ab).__name__ == "ShardingCodec"
-                and hasattr(chain.ab, "decode_partial"))
+        return (
+            not item[4]
+            and not chain.aa
+            and not chain.bb
+            and type(chain.ab).__name__ == "ShardingCodec"
+            and hasattr(chain.ab, "decode_partial")
+        )
 
     @staticmethod
     def _read_shard_part(item: Any, plan: Any, loop: asyncio.AbstractEventLoop) -> Any:
@@ -381,8 +419,11 @@ class CodecPipeline(ZCodecPipeline):
         proto = default_buffer_prototype()
 
         async def get_all(requests: Sequence[Any]) -> list[Any]:
-            return list(await asyncio.gather(
-                *(getter.get(proto, byte_range=_to_zarr_range(r)) for r in requests)))
+            return list(
+                await asyncio.gather(
+                    *(getter.get(proto, byte_range=_to_zarr_range(r)) for r in requests)
+                )
+            )
 
         def fetch(requests: Sequence[Any]) -> list[Any]:
             # Runs in a worker thread while the event loop awaits us: hand the range
@@ -393,8 +434,12 @@ class CodecPipeline(ZCodecPipeline):
         return chain.ab.decode_partial(fetch, zspec, chunk_sel)
 
     # ------------------------------------------------------------------ write
-    async def write(self, batch_info: Iterable[tuple[Any, Any, Any, Any, bool]], value: NDBuffer,
-                    drop_axes: tuple[int, ...] = ()) -> None:
+    async def write(
+        self,
+        batch_info: Iterable[tuple[Any, Any, Any, Any, bool]],
+        value: NDBuffer,
+        drop_axes: tuple[int, ...] = (),
+    ) -> None:
         batch = list(batch_info)
         if not batch:
             return
@@ -405,24 +450,30 @@ class CodecPipeline(ZCodecPipeline):
             return
         size = max(int(zconfig.get("codec_pipeline.batch_size")), 64)
         for start in range(0, len(batch), size):
-            await self._write_batch(batch[start:start + size], plan[start:start + size], value,
-                                    drop_axes)
+            await self._write_batch(
+                batch[start : start + size], plan[start : start + size], value, drop_axes
+            )
 
-    async def _write_batch(self, batch: list[Any], plan: list[Any], value: NDBuffer,
-                           drop_axes: tuple[int, ...]) -> None:
+    async def _write_batch(
+        self, batch: list[Any], plan: list[Any], value: NDBuffer, drop_axes: tuple[int, ...]
+    ) -> None:
         async def read_existing(setter: Any, proto: Any) -> Any:
             return None if setter is None else await setter.get(prototype=proto)
 
         existing = await concurrent_map(
-            [(None if complete else setter, spec.prototype)
-             for setter, spec, _, _, complete in batch],
+            [
+                (None if complete else setter, spec.prototype)
+                for setter, spec, _, _, complete in batch
+            ],
             read_existing,
             zconfig.get("async.concurrency"),
         )
         decoded = await asyncio.to_thread(self._decode_grouped, existing, plan)
         val = value.as_ndarray_like()
         merged: list[Any] = []
-        for (_, spec, chunk_sel, out_sel, complete), old, (_, zspec, native) in zip(batch, decoded, plan):
+        for (_, spec, chunk_sel, out_sel, complete), old, (_, zspec, native) in zip(
+            batch, decoded, plan
+        ):
             chunk = _merge(old, val, value, spec, native, chunk_sel, out_sel, complete, drop_axes)
             if not spec.config.write_empty_chunks and spec.prototype.nd_buffer.from_ndarray_like(
                 chunk
@@ -445,14 +496,24 @@ class CodecPipeline(ZCodecPipeline):
         )
 
 
-def _merge(old: Any, val: np.ndarray, value: NDBuffer, spec: Any, native: np.dtype[Any],
-           chunk_sel: Any, out_sel: Any, complete: bool, drop_axes: tuple[int, ...]) -> np.ndarray:
+def _merge(
+    old: Any,
+    val: np.ndarray,
+    value: NDBuffer,
+    spec: Any,
+    native: np.dtype[Any],
+    chunk_sel: Any,
+    out_sel: Any,
+    complete: bool,
+    drop_axes: tuple[int, ...],
+) -> np.ndarray:
     """The chunk to store: zarr-python's ``_merge_chunk_array`` on numpy arrays."""
     if complete and val.shape == tuple(spec.shape) and val[out_sel].shape == tuple(spec.shape):
         return val
     if old is None:
-        chunk = np.full(spec.shape, fill_value_or_default(spec), dtype=native,
-                        order=spec.config.order)
+        chunk = np.full(
+            spec.shape, fill_value_or_default(spec), dtype=native, order=spec.config.order
+        )
     else:
         chunk = np.array(old, dtype=native if native.kind != "T" else old.dtype, copy=True)
     if chunk_sel == () or is_scalar(val, native):

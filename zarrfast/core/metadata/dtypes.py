@@ -135,9 +135,11 @@ def data_type_from_user(dtype: Any, zarr_format: int) -> DataType:
     """Interpret a user's ``dtype=`` (numpy dtype, string, ``str``/``bytes`` types)."""
     if isinstance(dtype, DataType):
         return dtype
-    if dtype in (str, "str", "string", "U", "|O", "O", object) or (
-        isinstance(dtype, np.dtype) and dtype.kind in "UOT"
-    ) or (isinstance(dtype, str) and dtype in ("<U", ">U", "T")):
+    if (
+        dtype in (str, "str", "string", "U", "|O", "O", object)
+        or (isinstance(dtype, np.dtype) and dtype.kind in "UOT")
+        or (isinstance(dtype, str) and dtype in ("<U", ">U", "T"))
+    ):
         return DataType(np.dtype(object), "string")
     if dtype in (bytes, "bytes", "variable_length_bytes"):
         return DataType(np.dtype(object), "bytes")
@@ -196,9 +198,7 @@ def _parse_float(obj: Any, dt: np.dtype[Any], zarr_format: int) -> Any:
                 raise MetadataError(f"invalid hex fill_value {obj!r}") from None
             width = dt.itemsize
             if bits >= 1 << (8 * width):
-                raise MetadataError(
-                    f"hex fill_value {obj!r} does not fit a {8 * width}-bit float"
-                )
+                raise MetadataError(f"hex fill_value {obj!r} does not fit a {8 * width}-bit float")
             return np.array(bits, dtype=_UINT_FOR_FLOAT[width]).view(dt.newbyteorder("="))[()]
     raise MetadataError(
         f"expected a number, 'NaN', 'Infinity', '-Infinity'"
@@ -272,8 +272,9 @@ def _float_to_json(value: Any, zarr_format: int) -> Any:
         if zarr_format == 3:
             width = v.dtype.itemsize
             bits = int(v.astype(v.dtype.newbyteorder("=")).view(_UINT_FOR_FLOAT[width]))
-            canonical = int(np.array(np.nan, dtype=v.dtype.newbyteorder("=")).view(
-                _UINT_FOR_FLOAT[width]))
+            canonical = int(
+                np.array(np.nan, dtype=v.dtype.newbyteorder("=")).view(_UINT_FOR_FLOAT[width])
+            )
             if bits != canonical:
                 return f"0x{bits:0{2 * width}x}"
         return "NaN"
@@ -335,8 +336,10 @@ def fill_value_from_user(value: Any, dtype: DataType) -> Any:
         out.real = fill_value_from_user(value[0], part)
         out.imag = fill_value_from_user(value[1], part)
         return out[()]
-    if dt.kind in "fc" and isinstance(value, str) and (
-        value in ("NaN", "Infinity", "-Infinity") or value.startswith("0x")
+    if (
+        dt.kind in "fc"
+        and isinstance(value, str)
+        and (value in ("NaN", "Infinity", "-Infinity") or value.startswith("0x"))
     ):  # the metadata spellings, hex keeping a NaN payload
         return parse_fill_value([value, 0.0] if dt.kind == "c" else value, dtype, 3)
     if np.iscomplexobj(value) and dt.kind != "c":
@@ -349,5 +352,3 @@ def fill_value_from_user(value: Any, dtype: DataType) -> Any:
     if out.ndim != 0:
         raise MetadataError(f"expected a scalar fill_value for dtype {dt}, got {value!r}")
     return out[()]
-
-

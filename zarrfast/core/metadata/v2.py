@@ -62,9 +62,12 @@ def v2_codecs(
     if ab is None:
         endian = None
         if data_type.dtype.itemsize > 1:
-            endian = "big" if data_type.dtype.byteorder == ">" or (
-                data_type.dtype.byteorder == "=" and __import__("sys").byteorder == "big"
-            ) else "little"
+            endian = (
+                "big"
+                if data_type.dtype.byteorder == ">"
+                or (data_type.dtype.byteorder == "=" and __import__("sys").byteorder == "big")
+                else "little"
+            )
         ab = BytesCodec(endian=endian)
     if compressor is not None:
         bb.append(compressor)
@@ -140,7 +143,9 @@ def parse_zarray(
     chunks = validate_shape(doc["chunks"], "chunks", positive=True)
     raw_filters = doc["filters"]
     if raw_filters is not None and not isinstance(raw_filters, list):
-        raise MetadataError(f"expected filters to be null or a list in {key!r}, got {raw_filters!r}")
+        raise MetadataError(
+            f"expected filters to be null or a list in {key!r}, got {raw_filters!r}"
+        )
     data_type = parse_v2_dtype(doc["dtype"], raw_filters)
     raw_comp = doc["compressor"]
     comp: Codec | None = None

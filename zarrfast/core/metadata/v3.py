@@ -20,8 +20,17 @@ from zarrfast.errors import CodecError, MetadataError, UnknownCodecError
 __all__ = ["ArrayMetadataV3", "GroupMetadataV3", "parse_v3"]
 
 _ARRAY_KEYS = {
-    "zarr_format", "node_type", "shape", "data_type", "chunk_grid", "chunk_key_encoding",
-    "fill_value", "codecs", "attributes", "dimension_names", "storage_transformers",
+    "zarr_format",
+    "node_type",
+    "shape",
+    "data_type",
+    "chunk_grid",
+    "chunk_key_encoding",
+    "fill_value",
+    "codecs",
+    "attributes",
+    "dimension_names",
+    "storage_transformers",
 }
 _GROUP_KEYS = {"zarr_format", "node_type", "attributes", "consolidated_metadata"}
 
@@ -34,7 +43,7 @@ def _check_unknown(doc: Mapping[str, Any], known: set[str], key: str) -> None:
             continue
         raise MetadataError(
             f"unknown field {k!r} in {key!r}: Zarr v3 readers must refuse fields they do not "
-            "understand unless they carry \"must_understand\": false"
+            'understand unless they carry "must_understand": false'
         )
 
 
@@ -75,9 +84,18 @@ class ArrayMetadataV3(ArrayMetadata):
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], key: str = "zarr.json") -> ArrayMetadataV3:
         _check_unknown(doc, _ARRAY_KEYS, key)
-        for required in ("shape", "data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs"):
+        for required in (
+            "shape",
+            "data_type",
+            "chunk_grid",
+            "chunk_key_encoding",
+            "fill_value",
+            "codecs",
+        ):
             if required not in doc:
-                raise MetadataError(f"missing required field {required!r} in array metadata {key!r}")
+                raise MetadataError(
+                    f"missing required field {required!r} in array metadata {key!r}"
+                )
         shape = validate_shape(doc["shape"], "shape")
         dtype = parse_v3_data_type(doc["data_type"])
         grid = doc["chunk_grid"]
@@ -94,7 +112,9 @@ class ArrayMetadataV3(ArrayMetadata):
         fill = parse_fill_value(doc["fill_value"], dtype, 3)
         raw_codecs = doc["codecs"]
         if not isinstance(raw_codecs, list) or not raw_codecs:
-            raise MetadataError(f"expected a non-empty list of codecs in {key!r}, got {raw_codecs!r}")
+            raise MetadataError(
+                f"expected a non-empty list of codecs in {key!r}, got {raw_codecs!r}"
+            )
         try:
             codecs = tuple(codec_from_json(c, 3) for c in raw_codecs)
         except UnknownCodecError:
@@ -103,8 +123,10 @@ class ArrayMetadataV3(ArrayMetadata):
             raise MetadataError(f"invalid codecs in {key!r}: {exc}") from exc
         dim_names = doc.get("dimension_names")
         if dim_names is not None:
-            if not isinstance(dim_names, list) or len(dim_names) != len(shape) or not all(
-                n is None or isinstance(n, str) for n in dim_names
+            if (
+                not isinstance(dim_names, list)
+                or len(dim_names) != len(shape)
+                or not all(n is None or isinstance(n, str) for n in dim_names)
             ):
                 raise MetadataError(
                     f"expected dimension_names to be a list of {len(shape)} strings or nulls, "
