@@ -91,7 +91,7 @@ def resolve_store(
         )
     if storage is None:
         storage = "filesystem" if path else "memory"
-    cls, path_arg = get_backend(storage)
+    _, path_arg = get_backend(storage)
     if path_arg is None:
         node = (path or "").strip("/")
         opts = dict(options)
@@ -294,10 +294,6 @@ def build_metadata(
 
 
 # --------------------------------------------------------------------------- create/open
-def _split_storage_options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return kwargs
-
-
 def create(
     shape: Any,
     chunks: Any = None,

@@ -12,9 +12,9 @@ from zarrfast.abc.store import Store
 from zarrfast.config import config
 from zarrfast.core import indexing
 from zarrfast.core.metadata.common import ArrayMetadata
+from zarrfast.core.node import Node
 from zarrfast.core.pipeline import select_engine
 from zarrfast.errors import (
-    ReadOnlyStoreError,
     SelectionError,
     ShapeMismatchError,
 )
@@ -80,7 +80,7 @@ class _Indexed:
         self._array._set(selection, value, self._mode)
 
 
-class Array:
+class Array(Node):
     """A Zarr array (v2 or v3) on a :class:`~zarrfast.abc.store.Store`.
 
     Create one with :func:`zarrfast.create` or :func:`zarrfast.open`.  Reads and writes go
@@ -97,37 +97,16 @@ class Array:
         read_only: bool = False,
         write_empty_chunks: bool | None = None,
     ) -> None:
-        self._store = store
-        self._path = path.strip("/")
-        self._metadata = metadata
-        self._read_only = read_only or store.read_only
+        super().__init__(store, path, metadata, read_only=read_only)
         self._write_empty_chunks = write_empty_chunks
         self._engine = select_engine(metadata, store, self._path)
 
+    _kind = "array"
+
     # ------------------------------------------------------------------ properties
     @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    @property
-    def name(self) -> str:
-        return "/" + self._path
-
-    @property
-    def basename(self) -> str:
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
     def metadata(self) -> ArrayMetadata:
-        return self._metadata
-
-    @property
-    def zarr_format(self) -> int:
-        return self._metadata.zarr_format
+        return self._metadata  # type: ignore[no-any-return]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -208,14 +187,6 @@ class Array:
         return self._metadata.codec_chain.codecs
 
     @property
-    def read_only(self) -> bool:
-        return self._read_only
-
-    @property
-    def attrs(self) -> Attributes:
-        return Attributes(self)
-
-    @property
     def oindex(self) -> _Indexed:
         return _Indexed(self, "orthogonal")
 
@@ -228,9 +199,6 @@ class Array:
         return _Indexed(self, "blocks")
 
     # ------------------------------------------------------------------ metadata I/O
-    def _attributes(self) -> dict[str, Any]:
-        return self._metadata.attributes
-
     def _set_attributes(self, attrs: dict[str, Any]) -> None:
         self._check_writable()
         self._write_metadata(self._metadata.evolve(attributes=attrs))
@@ -240,10 +208,6 @@ class Array:
         self._store.set_many([(prefix + k, v) for k, v in metadata.to_documents().items()])
         self._metadata = metadata
         self._engine = select_engine(metadata, self._store, self._path)
-
-    def _check_writable(self) -> None:
-        if self._read_only:
-            raise ReadOnlyStoreError(f"array {self.name!r} on {self._store!r} is read-only")
 
     # ------------------------------------------------------------------ reading
     def _empty_out(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -339,7 +303,8 @@ class Array:
                     )
                 except (TypeError, ValueError) as exc:
                     raise ShapeMismatchError(
-                        f"cannot write values of dtype {arr.dtype} into an array of dtype {self.dtype}: {exc}"
+                        f"cannot write values of dtype {arr.dtype} into an array of dtype "
+                        f"{self.dtype}: {exc}"
                     ) from exc
         target_shape = idx.shape
         if arr.shape != target_shape:
@@ -386,7 +351,7 @@ class Array:
         start: Sequence[int] | int | None = None,
         stop: Sequence[int] | int | None = None,
     ) -> None:
-        """Write ``data`` into the box ``[start, stop)``; ``stop`` defaults to start + data.shape."""
+        """Write ``data`` into the box ``[start, stop)`` (``stop`` defaults to start + shape)."""
         arr = np.asarray(data) if self.dtype.kind != "O" else np.asarray(data, dtype=object)
         if stop is None and start is not None:
             st = [start] if isinstance(start, (int, np.integer)) else list(start)
@@ -535,15 +500,10 @@ class Array:
         return "\n".join(f"{k:<{w}} : {v}" for k, v in lines)
 
     def __repr__(self) -> str:
-        return f"<zarrfast.Array {self.name!r} shape={self.shape} dtype={self.dtype} zarr_format={self.zarr_format}>"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Array):
-            return NotImplemented
-        return self._store == other._store and self._path == other._path
-
-    def __hash__(self) -> int:
-        return hash((id(self._store), self._path))
+        return (
+            f"<zarrfast.Array {self.name!r} shape={self.shape} dtype={self.dtype} "
+            f"zarr_format={self.zarr_format}>"
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_reopen_array, (self._store, self._path, self._read_only))

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from zarrfast.abc.store import Store
-from zarrfast.core.array import Array, Attributes
+from zarrfast.core.array import Array
 from zarrfast.core.metadata.common import ArrayMetadata, dump_json
+from zarrfast.core.node import Node
 from zarrfast.core.nodes import (
     GroupMetadata,
     metadata_from_consolidated,
@@ -16,66 +17,30 @@ from zarrfast.core.nodes import (
     read_node,
     write_documents,
 )
-from zarrfast.errors import ContainsGroupError, NodeNotFoundError, ReadOnlyStoreError
+from zarrfast.errors import ContainsGroupError, NodeNotFoundError
 
 __all__ = ["Group"]
 
 
-class Group:
+class Group(Node):
     """A Zarr group (v2 or v3).  Members are reached with ``g["a/b"]``."""
 
     def __init__(
         self, store: Store, path: str, metadata: GroupMetadata, *, read_only: bool = False
     ) -> None:
-        self._store = store
-        self._path = path.strip("/")
-        self._metadata = metadata
-        self._read_only = read_only or store.read_only
+        super().__init__(store, path, metadata, read_only=read_only)
+
+    _kind = "group"
 
     # ------------------------------------------------------------------ properties
     @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
-    def path(self) -> str:
-        return self._path
-
-    @property
-    def name(self) -> str:
-        return "/" + self._path
-
-    @property
-    def basename(self) -> str:
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
     def metadata(self) -> GroupMetadata:
-        return self._metadata
-
-    @property
-    def zarr_format(self) -> int:
-        return self._metadata.zarr_format
-
-    @property
-    def read_only(self) -> bool:
-        return self._read_only
-
-    @property
-    def attrs(self) -> Attributes:
-        return Attributes(self)
-
-    def _attributes(self) -> dict[str, Any]:
-        return self._metadata.attributes
+        return self._metadata  # type: ignore[no-any-return]
 
     def _set_attributes(self, attrs: dict[str, Any]) -> None:
         self._check_writable()
         self._metadata = self._metadata.evolve(attributes=attrs)
         write_documents(self._store, self._path, self._metadata.to_documents())
-
-    def _check_writable(self) -> None:
-        if self._read_only:
-            raise ReadOnlyStoreError(f"group {self.name!r} on {self._store!r} is read-only")
 
     def _child(self, name: str) -> str:
         name = name.strip("/")
@@ -341,11 +306,3 @@ class Group:
 
     def __repr__(self) -> str:
         return f"<zarrfast.Group {self.name!r} zarr_format={self.zarr_format}>"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Group):
-            return NotImplemented
-        return self._store == other._store and self._path == other._path
-
-    def __hash__(self) -> int:
-        return hash((id(self._store), self._path))
