@@ -22,7 +22,6 @@ Third-party packages are imported lazily so the zarrfast-only suites never need 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import os
 import shutil

@@ -7,6 +7,9 @@ import numpy as np
 __all__ = ["NativeEngine", "chunk_threads", "pool_size"]
 
 def pool_size() -> int: ...
+def decode_raw_into(
+    kind: int | None, params: Any, payloads: list[Any], out: Any, size: int
+) -> None: ...
 def chunk_threads(nchunks: int) -> int: ...
 
 class NativeEngine:

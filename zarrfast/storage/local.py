@@ -352,7 +352,9 @@ class LocalStore(Store):
         self._check_open()
         return paths
 
-    def native_write_paths(self, keys: Sequence[str], *, recheck: bool = False) -> list[bytes] | None:
+    def native_write_paths(
+        self, keys: Sequence[str], *, recheck: bool = False
+    ) -> list[bytes] | None:
         """Encoded file paths of ``keys`` for a native writer, or ``None``.
 
         The native pipeline writes these files itself, on its own worker threads, with
