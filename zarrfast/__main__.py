@@ -53,13 +53,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.store is None:
         args.store = default_store()
     itemsize = np.dtype(args.dtype).itemsize
-    side = int(round((args.size_mb * 1024 * 1024 / itemsize) ** (1 / 3)))
+    side = round((args.size_mb * 1024 * 1024 / itemsize) ** (1 / 3))
     side -= side % args.chunk
     shape = (side, side, side)
     workdir = args.path or tempfile.mkdtemp(prefix="zarrfast-bench-")
     path = f"{workdir.rstrip('/')}/bench.zarr"
     print(
-        f"zarrfast bench: {args.dtype} array {shape} = {np.prod(shape) * itemsize / 2**20:.0f} MiB, "
+        f"zarrfast bench: {args.dtype} array {shape} = "
+        f"{np.prod(shape) * itemsize / 2**20:.0f} MiB, "
         f"chunks {args.chunk}^3, compressor {args.compressor}, store {args.store} at {path}, "
         f"{zf.config.num_threads} threads"
     )
@@ -103,8 +104,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"{arr.nchunks_initialized} chunks"
         )
         print(
-            f"  best: write {nbytes / best_w / 1e9:.2f} GB/s, read {nbytes / best_r / 1e9:.2f} GB/s; "
-            "data verified"
+            f"  best: write {nbytes / best_w / 1e9:.2f} GB/s, "
+            f"read {nbytes / best_r / 1e9:.2f} GB/s; data verified"
         )
     finally:
         if not args.keep and args.path is None:
@@ -239,7 +240,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             msg = f"not found: {msg}"
         print(f"zarrfast: error: {msg}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -77,10 +77,10 @@ def to_dask(
     inline_array
         Embed the (small, pickled-as-configuration) array object in every task.
     """
-    da = _import_dask()
+    dask_array = _import_dask()
     if chunks is None:
         chunks = write_units(arr)
-    return da.from_array(
+    result: da.Array = dask_array.from_array(
         arr,
         chunks=chunks,
         name=name if name is not None else False,
@@ -90,6 +90,7 @@ def to_dask(
         inline_array=inline_array,
         meta=np.empty((0,) * arr.ndim, dtype=arr.dtype),
     )
+    return result
 
 
 def _check_aligned(

@@ -8,6 +8,7 @@ a zip file written by someone else and node paths given to ``create``/``open``.
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -90,10 +91,8 @@ def test_hostile_keys_refused_and_nothing_escapes(sandbox: Any, key: str) -> Non
         lambda: list(store.list_dir(key)),
         lambda: store.delete_prefix(key + "/"),
     ):
-        try:
+        with contextlib.suppress(ZarrfastError):
             op()
-        except ZarrfastError:
-            pass
     after = _snapshot(top)
     assert {p for p in after if not p.startswith("root")} == outside_before
     assert not any("pwned" in p or "escape" in p for p in after)

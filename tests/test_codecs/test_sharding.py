@@ -6,6 +6,7 @@ written under the same key, must read back through zarr-python.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import types
@@ -36,14 +37,15 @@ except ImportError:
             sys.modules[_name] = _mod
             _STUBS.append(_name)
 
-from zarrfast.abc.codec import BytesBytesCodec, ChunkSpec
-from zarrfast.abc.store import RangeByteRequest, SuffixByteRequest
-from zarrfast.codecs import registry
-from zarrfast.codecs.bytes import BytesCodec
-from zarrfast.codecs.sharding import MAX_UINT64, ShardingCodec
-from zarrfast.codecs.transpose import TransposeCodec
-from zarrfast.config import set_config
-from zarrfast.errors import (
+# These imports must follow the package stubs above, hence the E402 exemptions.
+from zarrfast.abc.codec import BytesBytesCodec, ChunkSpec  # noqa: E402
+from zarrfast.abc.store import RangeByteRequest, SuffixByteRequest  # noqa: E402
+from zarrfast.codecs import registry  # noqa: E402
+from zarrfast.codecs.bytes import BytesCodec  # noqa: E402
+from zarrfast.codecs.sharding import MAX_UINT64, ShardingCodec  # noqa: E402
+from zarrfast.codecs.transpose import TransposeCodec  # noqa: E402
+from zarrfast.config import set_config  # noqa: E402
+from zarrfast.errors import (  # noqa: E402
     ChecksumError,
     CodecError,
     DecodeError,
@@ -117,10 +119,8 @@ class _TestZstdCodec(BytesBytesCodec):
 
 if not _PACKAGE_OK:
     for _cls in (BytesCodec, TransposeCodec, ShardingCodec, _TestCrc32cCodec, _TestZstdCodec):
-        try:
+        with contextlib.suppress(RegistryError):
             registry.register_codec(_cls)
-        except RegistryError:
-            pass
 
 ZstdCodec = registry.get_codec_class("zstd", 3)
 Crc32cCodec = registry.get_codec_class("crc32c", 3)
@@ -695,7 +695,7 @@ def test_partial_read_matches_full_decode(partial_case, sel, location) -> None: 
 
 
 def test_partial_read_coalesces_within_gap(partial_case) -> None:  # type: ignore[no-untyped-def]
-    codec, data, index = partial_case["end"]
+    codec, data, _index = partial_case["end"]
     spec, arr = partial_case["spec"], partial_case["arr"]
     fetch = _Fetcher(data)
     sel = (slice(0, 12, 6), 1, slice(None))  # scattered chunks, all within 64 KiB

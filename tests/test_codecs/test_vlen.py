@@ -172,7 +172,7 @@ def test_truncated_at_every_position(codec):
     spec = _spec((3,), codec._vlen)
     assert len(codec.decode(enc, spec)) == 3
     for cut in range(len(enc)):
-        with pytest.raises(DecodeError, match="expected|remain|need"):
+        with pytest.raises(DecodeError, match=r"expected|remain|need"):
             codec.decode(enc[:cut], spec)
 
 
@@ -184,9 +184,9 @@ def test_trailing_bytes_refused():
 
 def test_count_must_match_chunk():
     enc = _small_encoding()
-    with pytest.raises(DecodeError, match="expected an element count of 4 .* found 3"):
+    with pytest.raises(DecodeError, match=r"expected an element count of 4 .* found 3"):
         VLenUTF8Codec().decode(enc, _spec((4,)))
-    with pytest.raises(DecodeError, match="expected an element count of 2 .* found 3"):
+    with pytest.raises(DecodeError, match=r"expected an element count of 2 .* found 3"):
         VLenUTF8Codec().decode(enc, _spec((2,)))
     too_big = struct.pack("<I", 4) + enc[4:]
     with pytest.raises(DecodeError, match="found 4"):

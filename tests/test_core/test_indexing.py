@@ -153,7 +153,7 @@ def basic_selections(draw: Any, shape: tuple[int, ...]) -> Any:
     keep = draw(st.integers(0, len(entries)))
     if keep < len(entries) and draw(st.booleans()):
         a = draw(st.integers(0, keep))
-        entries = entries[:a] + [Ellipsis] + entries[keep:]
+        entries = [*entries[:a], Ellipsis, *entries[keep:]]
     elif draw(st.booleans()):
         entries = entries[:keep]
     for _ in range(draw(st.integers(0, 2))):
@@ -257,7 +257,7 @@ def coordinate_selections(draw: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
     bshape = tuple(draw(st.lists(st.integers(0, 4), min_size=0, max_size=3)))
     entries: list[Any] = []
     if 0 in shape:  # only an empty broadcast can index a zero-length dim
-        bshape = bshape[:-1] + (0,) if bshape else (0,)
+        bshape = (*bshape[:-1], 0) if bshape else (0,)
     for n in shape:
         kind = draw(st.sampled_from(["full", "row", "scalar", "list"]))
         if n == 0:

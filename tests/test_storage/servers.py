@@ -102,8 +102,9 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self.logdir = tempfile.mkdtemp(prefix=f"zarrfast-{self.name}-")
-        self._out = open(os.path.join(self.logdir, "stdout"), "wb")
-        self._err = open(os.path.join(self.logdir, "stderr"), "wb")
+        # The log files stay open while the server runs (no `with`): stop() closes them.
+        self._out = open(os.path.join(self.logdir, "stdout"), "wb")  # noqa: SIM115
+        self._err = open(os.path.join(self.logdir, "stderr"), "wb")  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
                 self.argv,

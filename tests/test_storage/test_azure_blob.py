@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.test_storage.servers import (  # noqa: F401
+from tests.test_storage.servers import (
     AzuriteServer,
     FlakyProxy,
     RemoteArrayTests,
-    azurite_server,
     unique,
 )
 from zarrfast.errors import AccessDeniedError, AuthenticationError, ContainerNotFoundError
@@ -23,7 +22,7 @@ WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleQ=="
 
 
 @pytest.fixture(scope="module")
-def azure_container(azurite_server: AzuriteServer) -> str:  # noqa: F811
+def azure_container(azurite_server: AzuriteServer) -> str:
     return azurite_server.make_container()
 
 
@@ -58,7 +57,7 @@ class TestAzureBlobStore(StoreTests, RemoteArrayTests):
         }
 
 
-def test_connection_string_and_sas(azurite_server: AzuriteServer, azure_container: str) -> None:  # noqa: F811
+def test_connection_string_and_sas(azurite_server: AzuriteServer, azure_container: str) -> None:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     prefix = unique("auth")
@@ -108,7 +107,7 @@ def test_wrong_account_key_is_an_authentication_error(
         assert WRONG_KEY not in text
 
 
-def test_missing_container_is_named(azurite_server: AzuriteServer) -> None:  # noqa: F811
+def test_missing_container_is_named(azurite_server: AzuriteServer) -> None:
     store = AzureBlobStore(
         azurite_server.account_name,
         "no-such-container",
@@ -119,7 +118,7 @@ def test_missing_container_is_named(azurite_server: AzuriteServer) -> None:  # n
         store.set("k", b"v")
 
 
-def test_throttled_writes_all_land(azurite_server: AzuriteServer, azure_container: str) -> None:  # noqa: F811
+def test_throttled_writes_all_land(azurite_server: AzuriteServer, azure_container: str) -> None:
     with FlakyProxy(azurite_server.port, fail_rate=0.3, seed=5, code="ServerBusy") as proxy:
         store = AzureBlobStore(
             azurite_server.account_name,

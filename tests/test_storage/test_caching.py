@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_storage.servers import CountingStore, S3Server, s3_server, unique  # noqa: F401
+from tests.test_storage.servers import CountingStore, S3Server, unique
 from zarrfast.storage.caching import CachingStore
 from zarrfast.storage.memory import MemoryStore
 from zarrfast.storage.s3 import S3Store
@@ -26,7 +26,7 @@ class TestCachingS3(StoreTests):
     secret_fields = ()
 
     @pytest.fixture
-    def store(self, s3_server: S3Server) -> Iterator[CachingStore]:  # noqa: F811
+    def store(self, s3_server: S3Server) -> Iterator[CachingStore]:
         bucket = getattr(type(self), "_bucket", None) or s3_server.make_bucket()
         type(self)._bucket = bucket
         inner = S3Store(bucket, prefix=unique("p"), endpoint_url=s3_server.endpoint_url)

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 import zarrfast as zf
-from tests.test_storage.servers import (  # noqa: F401
+from tests.test_storage.servers import (
     FlakyProxy,
     GCSServer,
     RemoteArrayTests,
-    gcs_server,
     unique,
 )
 from zarrfast.errors import AccessDeniedError, AuthenticationError, StoreError
@@ -23,7 +22,7 @@ from zarrfast.testing import StoreTests
 
 
 @pytest.fixture(scope="module")
-def gcs_bucket(gcs_server: GCSServer) -> str:  # noqa: F811
+def gcs_bucket(gcs_server: GCSServer) -> str:
     return gcs_server.make_bucket()
 
 
@@ -33,7 +32,7 @@ class TestGCSStore(StoreTests, RemoteArrayTests):
     list_keys = 1200  # the emulator is single-threaded; 1200 still spans pages of 1000
 
     @pytest.fixture
-    def store(self, gcs_server: GCSServer, gcs_bucket: str) -> Iterator[GCSStore]:  # noqa: F811
+    def store(self, gcs_server: GCSServer, gcs_bucket: str) -> Iterator[GCSStore]:
         with GCSStore(gcs_bucket, prefix=unique("p"), endpoint_url=gcs_server.endpoint) as s:
             yield s
 
@@ -59,7 +58,7 @@ def test_storage_emulator_host_is_honoured(
     assert f"{store.prefix}/a/zarr.json" in names and f"{store.prefix}/a/c/2" in names
 
 
-def test_throttled_writes_all_land(gcs_server: GCSServer, gcs_bucket: str) -> None:  # noqa: F811
+def test_throttled_writes_all_land(gcs_server: GCSServer, gcs_bucket: str) -> None:
     with FlakyProxy(gcs_server.port, fail_rate=0.3, seed=11) as proxy:
         store = GCSStore(
             gcs_bucket,

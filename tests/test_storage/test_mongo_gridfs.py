@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_storage.servers import MongoServer, RemoteArrayTests, mongo_server, unique  # noqa: F401
+from tests.test_storage.servers import MongoServer, RemoteArrayTests, unique
 from zarrfast.errors import AccessDeniedError, AuthenticationError
 from zarrfast.storage._remote import ErrorKind
 from zarrfast.storage.mongo_gridfs import MongoGridFSStore
@@ -21,7 +21,7 @@ class TestMongoGridFSStore(StoreTests, RemoteArrayTests):
     list_keys = 1500
 
     @pytest.fixture
-    def store(self, mongo_server: MongoServer) -> Iterator[MongoGridFSStore]:  # noqa: F811
+    def store(self, mongo_server: MongoServer) -> Iterator[MongoGridFSStore]:
         with MongoGridFSStore(
             mongo_server.url,
             database="zarrtest",
@@ -40,7 +40,7 @@ class TestMongoGridFSStore(StoreTests, RemoteArrayTests):
         return {k: cfg[k] for k in ("url", "database", "bucket", "array_id")}
 
 
-def test_files_follow_gridfs_layout(mongo_server: MongoServer) -> None:  # noqa: F811
+def test_files_follow_gridfs_layout(mongo_server: MongoServer) -> None:
     """Keys are GridFS filenames ``array_id/key``; pymongo's own gridfs reads them."""
     import gridfs
     import pymongo

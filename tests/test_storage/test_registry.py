@@ -67,7 +67,7 @@ def test_register_as_decorator_with_name() -> None:
 
 def test_register_twice_is_an_error() -> None:
     storage.register(DictStore)
-    with pytest.raises(RegistryError, match="already registered.*replace=True"):
+    with pytest.raises(RegistryError, match=r"already registered.*replace=True"):
         storage.register(DictStore)
     storage.register(DictStore, replace=True)
     storage.unregister("dictstore")
@@ -99,7 +99,7 @@ def test_register_bad_names(name: str) -> None:
 
 
 def test_unknown_backend_lists_available() -> None:
-    with pytest.raises(RegistryError, match="available:.*memory"):
+    with pytest.raises(RegistryError, match=r"available:.*memory"):
         storage.get_backend("nosuch")
 
 

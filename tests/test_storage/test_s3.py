@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 
 import zarrfast as zf
-from tests.test_storage.servers import (  # noqa: F401
+from tests.test_storage.servers import (
     FlakyProxy,
     RemoteArrayTests,
     S3Server,
-    s3_server,
     start_moto,
     unique,
 )
@@ -31,7 +30,7 @@ SECRET = "s3cr3t-TESTING-key-do-not-print"
 
 
 @pytest.fixture(scope="module")
-def s3_bucket(s3_server: S3Server) -> str:  # noqa: F811
+def s3_bucket(s3_server: S3Server) -> str:
     return s3_server.make_bucket()
 
 
@@ -41,7 +40,7 @@ class TestS3Store(StoreTests, RemoteArrayTests):
     storage_name = "s3"
 
     @pytest.fixture
-    def store(self, s3_server: S3Server, s3_bucket: str) -> Iterator[S3Store]:  # noqa: F811
+    def store(self, s3_server: S3Server, s3_bucket: str) -> Iterator[S3Store]:
         with S3Store(
             s3_bucket,
             prefix=unique("p"),
@@ -60,7 +59,7 @@ class TestS3Store(StoreTests, RemoteArrayTests):
         return {k: cfg[k] for k in ("bucket", "prefix", "endpoint_url")}
 
 
-def test_keys_and_bytes_match_the_zarr_layout(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
+def test_keys_and_bytes_match_the_zarr_layout(s3_server: S3Server, s3_bucket: str) -> None:
     """Objects are exactly the Zarr keys under the prefix, byte for byte."""
     store = S3Store(s3_bucket, prefix="layout/exp1", endpoint_url=s3_server.endpoint_url)
     data = np.arange(12, dtype="<u2").reshape(3, 4)
@@ -80,7 +79,7 @@ def test_keys_and_bytes_match_the_zarr_layout(s3_server: S3Server, s3_bucket: st
     assert body == np.ascontiguousarray(data[0:2, 2:4]).tobytes()
 
 
-def test_zarr_python_reads_what_zarrfast_wrote(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
+def test_zarr_python_reads_what_zarrfast_wrote(s3_server: S3Server, s3_bucket: str) -> None:
     """zarr-python's FsspecStore (s3fs) opens the array zarrfast wrote to the S3 server."""
     zarr = pytest.importorskip("zarr")
     pytest.importorskip("s3fs")
@@ -102,7 +101,7 @@ def test_zarr_python_reads_what_zarrfast_wrote(s3_server: S3Server, s3_bucket: s
         np.testing.assert_array_equal(arr[...], data)
 
 
-def test_throttled_writes_all_land(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
+def test_throttled_writes_all_land(s3_server: S3Server, s3_bucket: str) -> None:
     """30% of requests answered 503 SlowDown by a proxy: every write still lands."""
     with FlakyProxy(s3_server.port, fail_rate=0.3, seed=7) as proxy:
         store = S3Store(
@@ -124,7 +123,7 @@ def test_throttled_writes_all_land(s3_server: S3Server, s3_bucket: str) -> None:
     assert [bytes(v) for v in got] == [v for _, v in items]
 
 
-def test_retries_are_bounded(s3_server: S3Server, s3_bucket: str) -> None:  # noqa: F811
+def test_retries_are_bounded(s3_server: S3Server, s3_bucket: str) -> None:
     with FlakyProxy(s3_server.port, fail_rate=1.0) as proxy:
         store = S3Store(
             s3_bucket,
@@ -136,7 +135,7 @@ def test_retries_are_bounded(s3_server: S3Server, s3_bucket: str) -> None:  # no
         assert proxy.requests == 4
 
 
-def test_missing_bucket_is_named(s3_server: S3Server) -> None:  # noqa: F811
+def test_missing_bucket_is_named(s3_server: S3Server) -> None:
     store = S3Store("no-such-bucket-zf", endpoint_url=s3_server.endpoint_url)
     with pytest.raises(ContainerNotFoundError, match="no-such-bucket-zf"):
         store.set("k", b"v")

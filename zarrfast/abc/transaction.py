@@ -182,7 +182,7 @@ class StagedTransactionMixin:
 
     # ------------------------------------------------------------------ writes
     def set(self, key: str, value: Buffer) -> None:
-        if self._txn is not None:
+        if self.in_transaction:  # unlocked fast path; _txn is re-read under the lock
             validate_key(key)
             self._check_writable()  # type: ignore[attr-defined]
             data = staged_copy(key, value)
@@ -194,7 +194,7 @@ class StagedTransactionMixin:
         super().set(key, value)  # type: ignore[misc]
 
     def set_many(self, items: Iterable[tuple[str, Buffer]]) -> None:
-        if self._txn is not None:
+        if self.in_transaction:
             self._check_writable()  # type: ignore[attr-defined]
             staged = [(validate_key(k), staged_copy(k, v)) for k, v in items]
             with self._txn_lock:
@@ -206,7 +206,7 @@ class StagedTransactionMixin:
         super().set_many(items)  # type: ignore[misc]
 
     def delete(self, key: str) -> None:
-        if self._txn is not None:
+        if self.in_transaction:
             validate_key(key)
             self._check_writable()  # type: ignore[attr-defined]
             with self._txn_lock:
@@ -217,7 +217,7 @@ class StagedTransactionMixin:
         super().delete(key)  # type: ignore[misc]
 
     def delete_many(self, keys: Iterable[str]) -> None:
-        if self._txn is not None:
+        if self.in_transaction:
             self._check_writable()  # type: ignore[attr-defined]
             staged = [validate_key(k) for k in keys]
             with self._txn_lock:
@@ -229,7 +229,7 @@ class StagedTransactionMixin:
         super().delete_many(keys)  # type: ignore[misc]
 
     def delete_prefix(self, prefix: str) -> int:
-        if self._txn is not None:
+        if self.in_transaction:
             validate_prefix(prefix)
             self._check_writable()  # type: ignore[attr-defined]
             with self._txn_lock:

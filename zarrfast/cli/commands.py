@@ -40,7 +40,7 @@ def array_summary(arr: Any) -> dict[str, Any]:
 
     stored = arr.nbytes_stored
     fmt = arr.zarr_format
-    codecs = []
+    codecs: list[dict[str, Any] | str] = []
     for c in arr.codecs:
         try:
             codecs.append(codec_to_json(c, fmt))
@@ -164,7 +164,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     node = _open(args.url)
     bad: list[tuple[str, str]] = []
     total = 0
-    for name, arr in _arrays(node):
+    for _name, arr in _arrays(node):
         coords = _stored_coords(arr)
         total += len(coords)
         unit = arr.chunks_for_io
@@ -313,7 +313,7 @@ def _copy_array(src: Any, dst_url: str, dst_path: str, args: argparse.Namespace)
         dst = zf.open_array(dst_url, path=dst_path or None, mode="r+") if args.resume else None
     except (FileNotFoundError, KeyError):
         dst = None
-    store_path_kw = {"path": dst_path} if dst_path else {}
+    store_path_kw: dict[str, Any] = {"path": dst_path} if dst_path else {}
     if dst is None:
         dst = zf.create(
             shape=src.shape,
@@ -340,7 +340,10 @@ def _copy_array(src: Any, dst_url: str, dst_path: str, args: argparse.Namespace)
     raw = dst.store.get(marker)
     if raw is not None and args.resume:
         done = set(json.loads(bytes(raw))["done"])
-    nbytes = lambda sl: math.prod(s.stop - s.start for s in sl) * src.dtype.itemsize  # noqa: E731
+
+    def nbytes(sl: tuple[slice, ...]) -> int:
+        return int(math.prod(s.stop - s.start for s in sl) * src.dtype.itemsize)
+
     progress = Progress(
         len(blocks),
         sum(nbytes(b) for b in blocks),

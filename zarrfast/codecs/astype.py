@@ -24,7 +24,7 @@ __all__ = ["AsTypeCodec"]
 def _parse_dtype(value: Any, codec: str, key: str) -> np.dtype[Any]:
     """``np.dtype(value)`` for a numcodecs filter parameter; object/vlen dtypes refused."""
     try:
-        dtype = np.dtype(value)
+        dtype: np.dtype[Any] = np.dtype(value)
     except (TypeError, ValueError) as exc:
         raise CodecError(
             f"{codec} codec: expected a numpy dtype for {key!r}, got {value!r}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from zarrfast.errors import CodecError, DecodeError
 
 __all__ = ["BytesCodec"]
 
-_ENDIAN_CHAR = {"little": "<", "big": ">"}
+_ENDIAN_CHAR: dict[str, Literal["<", ">"]] = {"little": "<", "big": ">"}
 
 
 class BytesCodec(ArrayBytesCodec):
@@ -61,12 +61,13 @@ class BytesCodec(ArrayBytesCodec):
         """The dtype of the bytes as stored (``dtype`` with this codec's byte order)."""
         if self.endian is None or dtype.itemsize <= 1:
             return dtype
-        return dtype.newbyteorder(_ENDIAN_CHAR[self.endian])
+        stored: np.dtype[Any] = dtype.newbyteorder(_ENDIAN_CHAR[self.endian])
+        return stored
 
     def encode(self, chunk: np.ndarray, spec: ChunkSpec) -> Buffer:
         target = self.stored_dtype(spec.dtype)
         arr = np.ascontiguousarray(chunk, dtype=target)
-        return memoryview(arr.reshape(-1).view(np.uint8))
+        return arr.reshape(-1).view(np.uint8).data
 
     def decode(self, data: Buffer, spec: ChunkSpec) -> np.ndarray:
         mv = memoryview(data).cast("B")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 
@@ -18,6 +18,13 @@ from zarrfast.abc.codec import (
 from zarrfast.errors import CodecError, DecodeError
 
 __all__ = ["CodecChain"]
+
+_C = TypeVar("_C", bound=Codec)
+
+
+def _evolved(codec: _C, spec: ChunkSpec) -> _C:
+    """``codec.evolve_from_spec(spec)``; evolving never changes a codec's kind."""
+    return cast(_C, codec.evolve_from_spec(spec))
 
 
 class CodecChain(ArrayBytesCodec):
@@ -72,13 +79,13 @@ class CodecChain(ArrayBytesCodec):
             specs = [spec]
             evolved_aa = []
             for c in aa:
-                c = c.evolve_from_spec(specs[-1])
+                c = _evolved(c, specs[-1])
                 c.validate(specs[-1])
                 evolved_aa.append(c)
                 specs.append(c.resolve_spec(specs[-1]))
-            ab = ab.evolve_from_spec(specs[-1])
+            ab = _evolved(ab, specs[-1])
             ab.validate(specs[-1])
-            bb = [c.evolve_from_spec(specs[-1]) for c in bb]
+            bb = [_evolved(c, specs[-1]) for c in bb]
             for c in bb:
                 c.validate(specs[-1])
             aa = evolved_aa

@@ -81,6 +81,7 @@ def get_codec_class(name: str, zarr_format: int = 3) -> type[Codec]:
 def codec_from_json(obj: Any, zarr_format: int) -> Codec:
     """Build a codec from its metadata JSON (v3 ``{"name", "configuration"}`` or v2 ``{"id"}``)."""
     if zarr_format == 3:
+        name: object
         if isinstance(obj, str):
             name, conf = obj, {}
         elif isinstance(obj, Mapping):

@@ -241,10 +241,7 @@ class ShardingCodec(ArrayBytesCodec):
             raise DecodeError(
                 f"sharding codec: expected at least {k} bytes for the shard index, got {total}"
             )
-        if self.index_location == "start":
-            index_bytes = mv[:k]
-        else:
-            index_bytes = mv[total - k :]
+        index_bytes = mv[:k] if self.index_location == "start" else mv[total - k :]
         # every entry is checked against the shard's length here, before any slicing
         index = self._decode_index(index_bytes, layout, total)
         out = _full(spec.shape, spec.dtype, spec.fill_value)
@@ -393,7 +390,7 @@ class ShardingCodec(ArrayBytesCodec):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self.to_config() == other.to_config()  # type: ignore[attr-defined]
+        return self.to_config() == other.to_config()
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, repr(self.to_config())))
@@ -453,7 +450,7 @@ class ShardingCodec(ArrayBytesCodec):
         for g, c in zip(layout.chunks_per_shard, self.chunk_shape):
             split += [g, c]
         axes = tuple(range(1, 2 * len(self.chunk_shape), 2))
-        return mask.reshape(split).all(axis=axes) if axes else mask.reshape(())
+        return np.asarray(mask.reshape(split).all(axis=axes) if axes else mask.reshape(()))
 
     def _decode_index(
         self, data: memoryview, layout: _Layout, shard_nbytes: int | None
@@ -504,7 +501,7 @@ def _same_spec(a: ChunkSpec, b: ChunkSpec) -> bool:
         return False
     fa, fb = a.fill_value, b.fill_value
     if fa is None or fb is None or isinstance(fa, (str, bytes)) or isinstance(fb, (str, bytes)):
-        return fa == fb
+        return bool(fa == fb)
     try:
         ea = np.asarray(fa, dtype=a.dtype)
         eb = np.asarray(fb, dtype=b.dtype)
@@ -550,9 +547,11 @@ def _fill_mask(arr: np.ndarray, dtype: np.dtype[Any], fill: Any) -> np.ndarray:
             nan_fill = np.isnan(fill_arr.view(flt))
             if nan_fill.any():
                 match |= np.isnan(arr.view(flt).reshape(*arr.shape, nparts)) & nan_fill
-            return match.all(axis=-1)
+            parts_match: np.ndarray = match.all(axis=-1)
+            return parts_match
     raw = arr.view(np.uint8).reshape(*arr.shape, dtype.itemsize)
-    return (raw == fill_arr.view(np.uint8)).all(axis=-1)
+    bytes_match: np.ndarray = (raw == fill_arr.view(np.uint8)).all(axis=-1)
+    return bytes_match
 
 
 def _chunk_slices(coord: tuple[int, ...], chunk_shape: tuple[int, ...]) -> tuple[slice, ...]:
@@ -752,10 +751,10 @@ class _SelectionPlan:
             for ks, org in zip(self.dim_chunks, self.dim_origins)
         ]
         out = []
-        for combo in itertools.product(*(self.dim_chunks[d].tolist() for d in other)):
+        for other_ks in itertools.product(*(self.dim_chunks[d].tolist() for d in other)):
             for row in points.tolist():
                 coord = [0] * ndim
-                for d, k in zip(other, combo):
+                for d, k in zip(other, other_ks):
                     coord[d] = k
                 for d, k in zip(self.array_dims, row):
                     coord[d] = k

@@ -33,13 +33,14 @@ class ShuffleCodec(BytesBytesCodec):
     v2_id: ClassVar[str] = "shuffle"
 
     def __init__(self, elementsize: int = 4) -> None:
-        if isinstance(elementsize, np.integer):
-            elementsize = int(elementsize)
-        if isinstance(elementsize, bool) or not isinstance(elementsize, int) or elementsize < 0:
+        size: object = elementsize  # validated at runtime: it comes from stored metadata
+        if isinstance(size, np.integer):
+            size = int(size)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise CodecError(
-                f"shuffle codec: expected a non-negative integer elementsize, got {elementsize!r}"
+                f"shuffle codec: expected a non-negative integer elementsize, got {size!r}"
             )
-        self.elementsize = elementsize
+        self.elementsize: int = size
 
     # ------------------------------------------------------------------ configuration
     def to_v2_config(self) -> dict[str, Any]:
@@ -83,7 +84,8 @@ class ShuffleCodec(BytesBytesCodec):
             return bytes(data)
         raw, n = self._elements(data, EncodeError)
         # (n, es) element rows -> (es, n) byte planes
-        return raw.reshape(n, self.elementsize).T.tobytes()
+        planes: bytes = raw.reshape(n, self.elementsize).T.tobytes()
+        return planes
 
     def decode(self, data: Buffer, expected_size: int | None = None) -> Buffer:
         nbytes = memoryview(data).nbytes
@@ -92,4 +94,5 @@ class ShuffleCodec(BytesBytesCodec):
         if self.elementsize <= 1:
             return bytes(data)
         raw, n = self._elements(data, DecodeError)
-        return raw.reshape(self.elementsize, n).T.tobytes()
+        rows: bytes = raw.reshape(self.elementsize, n).T.tobytes()
+        return rows

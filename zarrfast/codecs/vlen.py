@@ -23,12 +23,17 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from zarrfast.abc.codec import ArrayBytesCodec, Buffer, ChunkSpec
 from zarrfast.errors import CodecError, DecodeError, EncodeError
+
+if TYPE_CHECKING:
+    # typing.Self is 3.11+; the package supports 3.10 and has no runtime dependency
+    # on typing_extensions, so import it for the type checker only.
+    from typing_extensions import Self
 
 __all__ = ["VLenBytesCodec", "VLenUTF8Codec"]
 
@@ -75,7 +80,8 @@ def _items(chunk: np.ndarray, spec: ChunkSpec, name: str) -> list[Any]:
             f"got {arr.size} (shape {arr.shape})"
         )
     # tolist() of a StringDType/U/S array yields str/bytes; of an object array the items.
-    return arr.ravel(order="C").tolist()
+    items: list[Any] = arr.ravel(order="C").tolist()
+    return items
 
 
 def _split(data: Buffer, spec: ChunkSpec, name: str) -> list[bytes]:

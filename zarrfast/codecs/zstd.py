@@ -24,10 +24,10 @@ def _check_int(codec: str, key: str, value: Any, lo: int, hi: int) -> int:
     """Validate an integer parameter (numpy integers accepted, bools and floats refused)."""
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise CodecError(f"{codec} codec: expected an integer {key}, got {value!r}")
-    value = int(value.__index__())
-    if not lo <= value <= hi:
-        raise CodecError(f"{codec} codec: expected {key} in [{lo}, {hi}], got {value}")
-    return value
+    number = int(value.__index__())
+    if not lo <= number <= hi:
+        raise CodecError(f"{codec} codec: expected {key} in [{lo}, {hi}], got {number}")
+    return number
 
 
 class ZstdCodec(BytesBytesCodec):

@@ -121,7 +121,7 @@ def _resolve_existing(
 
 def _url_opener() -> Any:
     try:
-        from zarrfast.storage.urls import open_url  # type: ignore[import-not-found]
+        from zarrfast.storage.urls import open_url
     except ImportError:
         return None
     return open_url
@@ -230,7 +230,7 @@ def build_metadata(
             fill_value=fill,
             order=order,
             filters=tuple(flt),
-            compressor=comp,  # type: ignore[arg-type]
+            compressor=comp,
             dimension_separator=dimension_separator or ".",
             attributes=attributes,
         )
@@ -266,8 +266,8 @@ def build_metadata(
         from zarrfast.codecs.sharding import ShardingCodec
 
         shard_t = _normalize_chunks(shards, shape_t, data_type.itemsize)
-        for s, c in zip(shard_t, chunk_t):
-            if s % c:
+        for shard_len, chunk_len in zip(shard_t, chunk_t):
+            if shard_len % chunk_len:
                 raise MetadataError(
                     f"expected shard shape {list(shard_t)} to be a multiple of the chunk "
                     f"shape {list(chunk_t)}"
@@ -289,7 +289,7 @@ def build_metadata(
         codecs=tuple(codec_list),
         chunk_key_encoding=cke,
         attributes=dict(attributes or {}),
-        dimension_names=dimension_names,  # type: ignore[arg-type]
+        dimension_names=dimension_names,
     )
 
 

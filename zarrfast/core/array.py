@@ -11,6 +11,7 @@ import numpy as np
 from zarrfast.abc.store import Store
 from zarrfast.config import config
 from zarrfast.core import indexing
+from zarrfast.core.indexing import IndexingMode
 from zarrfast.core.metadata.common import ArrayMetadata
 from zarrfast.core.node import Node
 from zarrfast.core.pipeline import select_engine
@@ -69,7 +70,7 @@ class Attributes(MutableMapping[str, Any]):
 class _Indexed:
     """``arr.oindex`` / ``arr.vindex`` / ``arr.blocks`` helpers."""
 
-    def __init__(self, array: Array, mode: str) -> None:
+    def __init__(self, array: Array, mode: IndexingMode) -> None:
         self._array = array
         self._mode = mode
 
@@ -87,6 +88,8 @@ class Array(Node):
     through numpy-style indexing (``a[10:20, ::3]``, ``a.oindex[...]``, ``a.vindex[...]``,
     ``a.blocks[...]``) or :meth:`get_slice` / :meth:`set_slice`.
     """
+
+    _metadata: ArrayMetadata
 
     def __init__(
         self,
@@ -106,7 +109,7 @@ class Array(Node):
     # ------------------------------------------------------------------ properties
     @property
     def metadata(self) -> ArrayMetadata:
-        return self._metadata  # type: ignore[no-any-return]
+        return self._metadata
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -213,7 +216,7 @@ class Array(Node):
     def _empty_out(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.empty(shape, dtype=self.dtype)
 
-    def _get(self, selection: Any, mode: str) -> Any:
+    def _get(self, selection: Any, mode: IndexingMode) -> Any:
         idx = indexing.make_indexer(selection, self.shape, self.chunks_for_io, mode)
         out = self._empty_out(idx.shape)
         if out.size:
@@ -262,12 +265,13 @@ class Array(Node):
                 return [None] * nd
             if isinstance(v, (int, np.integer)):
                 v = (int(v),)
-            v = list(v)
-            if len(v) != nd:
+            entries: list[int | None] = list(v)
+            if len(entries) != nd:
                 raise SelectionError(
-                    f"expected {what} with {nd} entries for a {nd}-d array, got {len(v)}: {v}"
+                    f"expected {what} with {nd} entries for a {nd}-d array, "
+                    f"got {len(entries)}: {entries}"
                 )
-            return v
+            return entries
 
         a, b, c = norm(start, "start"), norm(stop, "stop"), norm(step, "step")
         for i, (s0, s1) in enumerate(zip(a, b)):
@@ -283,7 +287,7 @@ class Array(Node):
         return tuple(slice(x, y, z) for x, y, z in zip(a, b, c))
 
     # ------------------------------------------------------------------ writing
-    def _set(self, selection: Any, value: Any, mode: str) -> None:
+    def _set(self, selection: Any, value: Any, mode: IndexingMode) -> None:
         self._check_writable()
         idx = indexing.make_indexer(selection, self.shape, self.chunks_for_io, mode)
         if self.dtype.kind == "O":

@@ -103,9 +103,12 @@ class Indexer(Protocol):
 
     shape: tuple[int, ...]
     drop_axes: tuple[int, ...]
+
     # True when out_selection indexes out.reshape(-1) (vindex / mask), False when it
-    # indexes the output array itself.
-    flat_out: bool
+    # indexes the output array itself.  A read-only property so the indexers may provide
+    # it as a class-level constant.
+    @property
+    def flat_out(self) -> bool: ...
 
     def __iter__(self) -> Iterator[ChunkProjection]: ...
 

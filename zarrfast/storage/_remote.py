@@ -203,7 +203,8 @@ def to_bytes(key: str, value: Buffer) -> bytes:
     """An immutable copy of a bytes-like ``value`` (``TypeError`` naming the key if not)."""
     if type(value) is bytes:
         return value
-    if isinstance(value, str):
+    obj: object = value  # untyped callers may pass a str, which is not bytes-like here
+    if isinstance(obj, str):
         raise TypeError(f"expected a bytes-like value for key {key!r}, got str")
     try:
         return memoryview(value).cast("B").tobytes()
@@ -645,10 +646,8 @@ class RemoteStore(Store):
         if pool is not None:
             pool.shutdown(wait=True)
         if client is not None and mine:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort
                 self._disconnect(client)
-            except Exception:  # closing is best effort
-                pass
         super().close()
 
     def __del__(self) -> None:

@@ -10,6 +10,7 @@ are missing, which saves the v2/v3 probing round trips when an array is opened.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -166,10 +167,8 @@ class CachingStore(Store):
     def _disk_drop(self, key: str) -> None:
         path = self._disk_path(key)
         if path is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.remove(path)
-            except OSError:
-                pass
 
     def _cached(self, key: str) -> Any:
         """bytes, _MISSING (known absent), or None (unknown)."""
@@ -218,10 +217,8 @@ class CachingStore(Store):
                     full = os.path.join(root, name)
                     rel = os.path.relpath(full, self._dir).replace(os.sep, "/")
                     if rel.endswith(".cached") and rel[: -len(".cached")].startswith(p):
-                        try:
+                        with contextlib.suppress(OSError):
                             os.remove(full)
-                        except OSError:
-                            pass
 
     @property
     def cached_bytes(self) -> int:
@@ -317,7 +314,8 @@ class CachingStore(Store):
         self._check_writable()
         self.store.set(key, value)
         self.invalidate(key)
-        if isinstance(value, (bytes, bytearray, memoryview)) or hasattr(value, "__buffer__"):
+        buf: object = value  # untyped callers may pass other buffer-protocol objects
+        if isinstance(buf, (bytes, bytearray, memoryview)) or hasattr(buf, "__buffer__"):
             self._remember(key, value)
 
     def set_many(self, items: Iterable[tuple[str, Buffer]]) -> None:

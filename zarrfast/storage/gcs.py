@@ -8,6 +8,7 @@ fake-gcs-server; credentials are then anonymous unless given.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -239,10 +240,8 @@ class GCSStore(RemoteStore):
         )
 
     def _op_delete(self, client: Any, path: str) -> None:
-        try:
+        with contextlib.suppress(self._gexc.NotFound):
             client.bucket(self.bucket).blob(path).delete(retry=None, timeout=self._timeout)
-        except self._gexc.NotFound:
-            pass
 
     def _op_size(self, client: Any, path: str) -> int | None:
         blob = client.bucket(self.bucket).get_blob(path, retry=None, timeout=self._timeout)

@@ -67,7 +67,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 import lmdb
 
@@ -427,13 +427,24 @@ class _LMDBBackend(Store):
             )
         return kb
 
+    @overload
+    def _read_txn(
+        self, buffers: Literal[False]
+    ) -> contextlib.AbstractContextManager[lmdb.Transaction[bytes]]: ...
+
+    @overload
+    def _read_txn(
+        self, buffers: Literal[True]
+    ) -> contextlib.AbstractContextManager[lmdb.Transaction[memoryview]]: ...
+
     @contextlib.contextmanager
-    def _read_txn(self, buffers: bool) -> Iterator[lmdb.Transaction]:
+    def _read_txn(self, buffers: bool) -> Iterator[lmdb.Transaction[Any]]:
         handle = self._h()
         while True:
             with handle.gate.shared():
+                txn: lmdb.Transaction[Any] | None
                 try:
-                    txn = handle.env.begin(buffers=buffers)
+                    txn = handle.env.begin(buffers=True) if buffers else handle.env.begin()
                 except lmdb.MapResizedError:
                     txn = None
                 except lmdb.Error as exc:
@@ -448,7 +459,7 @@ class _LMDBBackend(Store):
                     return
             handle.adopt_size()
 
-    def _write(self, fn: Callable[[lmdb.Transaction], _T], nbytes: int = 0) -> _T:
+    def _write(self, fn: Callable[[lmdb.Transaction[bytes]], _T], nbytes: int = 0) -> _T:
         """Run ``fn`` in one write transaction, growing the map and retrying if full."""
         self._check_writable()
         handle = self._h()
@@ -481,7 +492,7 @@ class _LMDBBackend(Store):
         k = self._k(key)
         if byte_range is None:
             with self._read_txn(buffers=False) as txn:
-                return txn.get(k)  # type: ignore[no-any-return]
+                return txn.get(k)
         with self._read_txn(buffers=True) as txn:
             view = txn.get(k)
             if view is None:
@@ -596,12 +607,9 @@ class _LMDBBackend(Store):
                     break
                 child, slash, _rest = k[n:].partition(b"/")
                 seen[child] = None
-                if slash:
-                    # Every key under p + child + "/" sorts before p + child + "0"
-                    # ("0" is the byte after "/"): jump past the whole sub-directory.
-                    found = cur.set_range(p + child + b"0")
-                else:
-                    found = cur.next()
+                # Every key under p + child + "/" sorts before p + child + "0"
+                # ("0" is the byte after "/"): jump past the whole sub-directory.
+                found = cur.set_range(p + child + b"0") if slash else cur.next()
         return iter([c.decode("utf-8") for c in seen])
 
     # ------------------------------------------------------------------ writes
@@ -619,7 +627,7 @@ class _LMDBBackend(Store):
             return
         nbytes = sum(v.nbytes + len(k) for k, v in staged)
 
-        def apply(txn: lmdb.Transaction) -> None:
+        def apply(txn: lmdb.Transaction[bytes]) -> None:
             put = txn.put
             for k, v in staged:
                 put(k, v)
@@ -638,7 +646,7 @@ class _LMDBBackend(Store):
         if not ks:
             return
 
-        def apply(txn: lmdb.Transaction) -> None:
+        def apply(txn: lmdb.Transaction[bytes]) -> None:
             for k in ks:
                 txn.delete(k)
 
@@ -649,7 +657,7 @@ class _LMDBBackend(Store):
         p = validate_prefix(prefix).encode("utf-8")
         self._check_writable()
 
-        def apply(txn: lmdb.Transaction) -> int:
+        def apply(txn: lmdb.Transaction[bytes]) -> int:
             count = 0
             with txn.cursor() as cur:
                 if not cur.set_range(p):
@@ -668,7 +676,7 @@ class _LMDBBackend(Store):
         kp = [(self._k(k), v) for k, v in puts]
         kd = [self._k(k) for k in deletes]
 
-        def apply(txn: lmdb.Transaction) -> None:
+        def apply(txn: lmdb.Transaction[bytes]) -> None:
             for k in kd:
                 txn.delete(k)
             for k, v in kp:

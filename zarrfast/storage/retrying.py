@@ -38,7 +38,7 @@ class RetryingStore(Store):
     total_timeout : float, optional
         Give up (re-raising the last error) rather than sleep past this many seconds
         since the operation started.
-    retry_on : tuple of exception classes, default (TransientStoreError,)
+    retry_on : exception class or tuple of exception classes, default (TransientStoreError,)
         What counts as transient.  Anything else propagates at once.
     seed : int, optional
         Seeds the jitter (for reproducible tests).
@@ -64,7 +64,7 @@ class RetryingStore(Store):
         retries: int = 5,
         backoff: tuple[float, float] = (0.05, 2.0),
         total_timeout: float | None = None,
-        retry_on: tuple[type[BaseException], ...] = (TransientStoreError,),
+        retry_on: type[BaseException] | tuple[type[BaseException], ...] = (TransientStoreError,),
         seed: int | None = None,
         read_only: bool = False,
     ) -> None:

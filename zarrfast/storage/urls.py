@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import threading
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from zarrfast.abc.store import Store
 from zarrfast.errors import InvalidKeyError, RegistryError
@@ -95,7 +95,7 @@ def memory_store(name: str) -> Store:
         st = _MEMORY_STORES.get(name)
         if st is None or st.closed:
             st = _MEMORY_STORES[name] = MemoryStore()
-        return st  # type: ignore[no-any-return]
+        return st
 
 
 def _coerce(value: str) -> Any:
@@ -135,7 +135,7 @@ def _join(*parts: str | None) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
-def _local_path(parts: Any) -> str:
+def _local_path(parts: SplitResult) -> str:
     """Filesystem path of ``scheme://[localhost]/abs`` or ``scheme://rel/path``."""
     host = parts.netloc
     path = unquote(parts.path)

@@ -54,7 +54,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from zarrfast.abc.store import (
     Buffer,
@@ -363,7 +363,7 @@ class ZipStore(Store):
                         f"cannot {'truncate' if mode == 'w' else 'create'} '{self._path}': "
                         "it is open by another ZipStore in this process; close that first"
                     )
-                self._create_empty(mode)
+                self._create_empty("w" if mode == "w" else "x")
             elif mode == "a" and handle is None and not os.path.exists(self._path):
                 self._create_empty("x")
             if handle is None:
@@ -373,7 +373,7 @@ class ZipStore(Store):
         self._real = real
         self._handle: _ZipHandle | None = handle
 
-    def _create_empty(self, mode: str) -> None:
+    def _create_empty(self, mode: Literal["w", "x"]) -> None:
         parent = os.path.dirname(self._path)
         try:
             if parent:

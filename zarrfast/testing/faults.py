@@ -48,7 +48,7 @@ def faulty(inner: Store | None = None, *, retries: int | None = None, **faults: 
     """
     if retries is not None:
         faults.setdefault("backoff", (0.0, 0.0))
-    return MockStore(inner, retries=retries, **faults)  # type: ignore[no-any-return]
+    return MockStore(inner, retries=retries, **faults)
 
 
 def flip_bits(data: bytes, positions: list[int]) -> bytes:

@@ -123,11 +123,12 @@ def _zarrfast_codecs(codecs: Sequence[ZCodec]) -> tuple[list[Any], dict[str, Any
 
     out: list[Any] = []
     for c in codecs:
-        if type(c).__name__ == "V2Codec":
+        if type(c).__name__ == "V2Codec":  # zarr-python's private zarr.codecs._v2.V2Codec
+            v2codec: Any = c
             filters = []
-            for f in c.filters or ():  # type: ignore[attr-defined]
+            for f in v2codec.filters or ():
                 filters.append(_from_json(codec_from_json, f.get_config(), 2))
-            comp = c.compressor  # type: ignore[attr-defined]
+            comp = v2codec.compressor
             compressor = None if comp is None else _from_json(codec_from_json, comp.get_config(), 2)
             return filters, {"compressor": compressor}
         try:
@@ -334,12 +335,12 @@ class CodecPipeline(ZCodecPipeline):
 
     @staticmethod
     def _for_encode(a: Any, zspec: ChunkSpec) -> np.ndarray:
-        a = np.asarray(a)
-        if zspec.vlen is not None and a.dtype.kind != "O":
-            a = a.astype(object)
-        elif zspec.vlen is None and a.dtype != zspec.dtype:
-            a = a.astype(zspec.dtype)
-        return a
+        arr = np.asarray(a)
+        if zspec.vlen is not None and arr.dtype.kind != "O":
+            arr = arr.astype(object)
+        elif zspec.vlen is None and arr.dtype != zspec.dtype:
+            arr = arr.astype(zspec.dtype)
+        return arr
 
     # ------------------------------------------------------------------ read
     async def read(
@@ -414,7 +415,7 @@ class CodecPipeline(ZCodecPipeline):
 
     @staticmethod
     def _read_shard_part(item: Any, plan: Any, loop: asyncio.AbstractEventLoop) -> Any:
-        getter, spec, chunk_sel, _, _ = item
+        getter, _spec, chunk_sel, _, _ = item
         chain, zspec, _ = plan
         proto = default_buffer_prototype()
 
@@ -469,7 +470,7 @@ class CodecPipeline(ZCodecPipeline):
             zconfig.get("async.concurrency"),
         )
         decoded = await asyncio.to_thread(self._decode_grouped, existing, plan)
-        val = value.as_ndarray_like()
+        val = value.as_numpy_array()  # the very same array for CPU buffers: no copy
         merged: list[Any] = []
         for (_, spec, chunk_sel, out_sel, complete), old, (_, zspec, native) in zip(
             batch, decoded, plan
@@ -553,7 +554,7 @@ if hasattr(os, "register_at_fork"):
 def _as_bytes_like(buf: Any) -> Any:
     """The bytes of a zarr-python Buffer without copying (CPU buffers are numpy views)."""
     if isinstance(buf, Buffer):
-        return memoryview(np.ascontiguousarray(buf.as_numpy_array()))
+        return np.ascontiguousarray(buf.as_numpy_array()).data
     return buf
 
 

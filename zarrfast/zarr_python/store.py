@@ -22,7 +22,7 @@ The adapter pickles as its wrapped store does (configuration, never data or hand
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Any
 
 from zarr.abc.store import ByteRequest as ZByteRequest
@@ -170,7 +170,7 @@ class ZarrfastStore(ZarrStore):
 
     async def _get_many(
         self, requests: Iterable[tuple[str, BufferPrototype, ZByteRequest | None]]
-    ) -> AsyncIterator[tuple[str, Buffer | None]]:
+    ) -> AsyncGenerator[tuple[str, Buffer | None], None]:
         reqs = list(requests)
         values = await self.get_partial_values(
             default_buffer_prototype(), [(k, r) for k, _, r in reqs]
@@ -197,7 +197,8 @@ class ZarrfastStore(ZarrStore):
     def _as_bytes(value: Buffer) -> Any:
         if not isinstance(value, Buffer):
             raise TypeError(
-                f"ZarrfastStore.set(): `value` must be a Buffer instance, got {type(value).__name__}"
+                "ZarrfastStore.set(): `value` must be a Buffer instance, "
+                f"got {type(value).__name__}"
             )
         return value.as_numpy_array()  # zero-copy view for CPU buffers
 

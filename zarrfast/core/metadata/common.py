@@ -92,10 +92,12 @@ class ArrayMetadata:
     # ------------------------------------------------------------------ derived
     @property
     def ndim(self) -> int:
+        """Number of dimensions."""
         return len(self.shape)
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        """The numpy dtype of decoded chunks (``object`` for variable-length types)."""
         return self.data_type.dtype
 
     @property
@@ -105,6 +107,7 @@ class ArrayMetadata:
 
     @property
     def chunk_spec(self) -> ChunkSpec:
+        """Shape, dtype and fill value of one stored chunk (or shard), for the codecs."""
         fv = self.fill_value
         if fv is None:
             fv = self.data_type.dtype.type(0) if self.data_type.vlen is None else None
@@ -112,6 +115,7 @@ class ArrayMetadata:
 
     @property
     def codec_chain(self) -> CodecChain:
+        """The codecs as a validated chain, evolved for :attr:`chunk_spec`."""
         return self._chain  # type: ignore[attr-defined, no-any-return]
 
     @property
@@ -132,21 +136,26 @@ class ArrayMetadata:
 
     @property
     def inner_chunk_shape(self) -> tuple[int, ...]:
+        """The read/write chunk shape: inner chunks when sharded, else :attr:`chunk_shape`."""
         sh = self.sharding
         return tuple(sh.chunk_shape) if sh is not None else self.chunk_shape
 
     @property
     def nchunks(self) -> int:
+        """Number of stored objects in the chunk grid."""
         return self.chunk_grid.nchunks
 
     @property
     def size(self) -> int:
+        """Number of elements."""
         return math.prod(self.shape)
 
     def chunk_key(self, coords: tuple[int, ...]) -> str:
+        """The store key of the chunk at grid position ``coords`` (relative to the array)."""
         return self.chunk_key_encoding.encode(coords)
 
     def evolve(self, **changes: Any) -> ArrayMetadata:
+        """A copy with ``changes`` applied (a new ``shape`` also resizes the chunk grid)."""
         if "shape" in changes:
             changes["chunk_grid"] = RegularChunkGrid(
                 tuple(changes["shape"]), self.chunk_grid.chunk_shape
@@ -158,4 +167,5 @@ class ArrayMetadata:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
+        """The metadata as JSON-serialisable dict, in the array's Zarr format."""
         raise NotImplementedError

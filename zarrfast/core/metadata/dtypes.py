@@ -64,6 +64,13 @@ class DataType:
 
     @property
     def v3_name(self) -> str:
+        """The Zarr v3 ``data_type`` name (``"int32"``, ``"string"``...).
+
+        Raises
+        ------
+        UnknownDataTypeError
+            If the dtype has no Zarr v3 name.
+        """
         if self.vlen == "string":
             return "string"
         if self.vlen == "bytes":
@@ -76,17 +83,37 @@ class DataType:
 
     @property
     def v2_str(self) -> str:
+        """The Zarr v2 ``dtype`` string (``"<f8"``, ``"|O"`` for variable-length types)."""
         if self.vlen is not None:
             return "|O"
-        return self.dtype.str
+        return str(self.dtype.str)
 
     @property
     def itemsize(self) -> int:
+        """Bytes per element in memory (the pointer size for variable-length types)."""
         return self.dtype.itemsize
 
 
 def parse_v3_data_type(obj: Any) -> DataType:
-    """Parse the ``data_type`` field of v3 array metadata."""
+    """Parse the ``data_type`` field of v3 array metadata.
+
+    Parameters
+    ----------
+    obj
+        The decoded JSON value of ``data_type``.
+
+    Returns
+    -------
+    DataType
+        The data type, with a native-byte-order numpy dtype.
+
+    Raises
+    ------
+    UnknownDataTypeError
+        For an unknown name or a data type extension object.
+    MetadataError
+        If ``obj`` is neither a string nor an extension object.
+    """
     if isinstance(obj, str):
         if obj in _V3_NUMERIC:
             return DataType(np.dtype(_V3_NUMERIC[obj]).newbyteorder("="))
@@ -102,7 +129,26 @@ def parse_v3_data_type(obj: Any) -> DataType:
 
 
 def parse_v2_dtype(obj: Any, filters: list[dict[str, Any]] | None = None) -> DataType:
-    """Parse the ``dtype`` field of v2 array metadata (``"<f8"``, ``"|O"``...)."""
+    """Parse the ``dtype`` field of v2 array metadata (``"<f8"``, ``"|O"``...).
+
+    Parameters
+    ----------
+    obj
+        The decoded JSON value of ``dtype``.
+    filters
+        The array's ``filters``; an object dtype needs a ``vlen-utf8`` or ``vlen-bytes``
+        filter to say what its elements are.
+
+    Returns
+    -------
+    DataType
+        The data type; the declared byte order is kept.
+
+    Raises
+    ------
+    UnknownDataTypeError
+        For a structured, unsupported or unparseable dtype.
+    """
     if not isinstance(obj, str):
         raise UnknownDataTypeError(
             f"expected .zarray dtype to be a string such as '<f8', got {obj!r} "
@@ -132,7 +178,26 @@ def parse_v2_dtype(obj: Any, filters: list[dict[str, Any]] | None = None) -> Dat
 
 
 def data_type_from_user(dtype: Any, zarr_format: int) -> DataType:
-    """Interpret a user's ``dtype=`` (numpy dtype, string, ``str``/``bytes`` types)."""
+    """Interpret a user's ``dtype=`` (numpy dtype, string, ``str``/``bytes`` types).
+
+    Parameters
+    ----------
+    dtype
+        A :class:`DataType`, numpy dtype or anything ``np.dtype`` accepts, a Zarr v3
+        data type name, or ``str``/``bytes`` (and their spellings) for variable length.
+    zarr_format
+        2 or 3; for 3 the numpy dtype is made native byte order.
+
+    Returns
+    -------
+    DataType
+        The data type.
+
+    Raises
+    ------
+    UnknownDataTypeError
+        If the dtype is unknown or not supported by Zarr.
+    """
     if isinstance(dtype, DataType):
         return dtype
     if (
@@ -167,6 +232,18 @@ _UINT_FOR_FLOAT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def default_fill_value(dtype: DataType) -> Any:
+    """The fill value used when none is given.
+
+    Parameters
+    ----------
+    dtype
+        The array's data type.
+
+    Returns
+    -------
+    Any
+        ``""`` for strings, ``b""`` for bytes, else zero of the numpy scalar type.
+    """
     if dtype.vlen == "string":
         return ""
     if dtype.vlen == "bytes":
@@ -210,6 +287,26 @@ def parse_fill_value(obj: Any, dtype: DataType, zarr_format: int) -> Any:
     """Parse a fill value from metadata JSON into a numpy scalar (or str/bytes).
 
     For Zarr v2, ``None`` (JSON null) means "no fill value" and is returned as ``None``.
+
+    Parameters
+    ----------
+    obj
+        The decoded JSON value of ``fill_value``.
+    dtype
+        The array's data type.
+    zarr_format
+        2 or 3: the two formats spell special values differently.
+
+    Returns
+    -------
+    Any
+        A numpy scalar of ``dtype``, ``str``/``bytes`` for variable-length types, or
+        ``None`` (v2 only).
+
+    Raises
+    ------
+    MetadataError
+        If ``obj`` is not a valid fill value for ``dtype``.
     """
     if obj is None:
         if zarr_format == 2:
@@ -284,7 +381,28 @@ def _float_to_json(value: Any, zarr_format: int) -> Any:
 
 
 def fill_value_to_json(value: Any, dtype: DataType, zarr_format: int) -> Any:
-    """Serialise a parsed fill value back to metadata JSON (exact round trip)."""
+    """Serialise a parsed fill value back to metadata JSON (exact round trip).
+
+    Parameters
+    ----------
+    value
+        A fill value as returned by :func:`parse_fill_value` or
+        :func:`fill_value_from_user`.
+    dtype
+        The array's data type.
+    zarr_format
+        2 or 3.
+
+    Returns
+    -------
+    Any
+        A JSON-serialisable value.
+
+    Raises
+    ------
+    MetadataError
+        If ``value`` is ``None`` for Zarr v3.
+    """
     if value is None:
         if zarr_format == 2:
             return None
@@ -307,7 +425,26 @@ def fill_value_to_json(value: Any, dtype: DataType, zarr_format: int) -> Any:
 
 
 def fill_value_from_user(value: Any, dtype: DataType) -> Any:
-    """Coerce a user's ``fill_value=`` to the array's type (None -> the default)."""
+    """Coerce a user's ``fill_value=`` to the array's type (None -> the default).
+
+    Parameters
+    ----------
+    value
+        A Python or numpy scalar, ``[re, im]`` for complex types, or one of the metadata
+        spellings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``, ``"0x..."`` for floats.
+    dtype
+        The array's data type.
+
+    Returns
+    -------
+    Any
+        A numpy scalar of ``dtype``, or ``str``/``bytes`` for variable-length types.
+
+    Raises
+    ------
+    MetadataError
+        If ``value`` cannot represent a fill value of ``dtype`` exactly.
+    """
     if value is None:
         return default_fill_value(dtype)
     if dtype.vlen == "string":

@@ -76,12 +76,19 @@ def v2_codecs(
 
 @dataclass(frozen=True)
 class ArrayMetadataV2(ArrayMetadata):
+    """Zarr v2 array metadata (``.zarray`` + ``.zattrs``).
+
+    ``order``, ``filters`` and ``compressor`` are kept as declared; ``codecs`` holds the
+    equivalent v3-style chain that the pipeline runs.
+    """
+
     zarr_format = 2
     order: str = "C"
     filters: tuple[Codec, ...] = field(default=())
     compressor: BytesBytesCodec | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``.zarray`` document as a dict."""
         return {
             "shape": list(self.shape),
             "chunks": list(self.chunk_grid.chunk_shape),
@@ -95,6 +102,7 @@ class ArrayMetadataV2(ArrayMetadata):
         }
 
     def to_documents(self) -> dict[str, bytes]:
+        """``.zarray`` and ``.zattrs``, encoded."""
         return {".zarray": dump_json(self.to_dict()), ".zattrs": dump_json(self.attributes)}
 
     @classmethod
@@ -111,6 +119,13 @@ class ArrayMetadataV2(ArrayMetadata):
         dimension_separator: str = ".",
         attributes: dict[str, Any] | None = None,
     ) -> ArrayMetadataV2:
+        """Build v2 metadata from its ``.zarray`` fields, deriving the codec chain.
+
+        Raises
+        ------
+        MetadataError
+            If ``order`` is not ``"C"`` or ``"F"`` or the codecs do not fit the array.
+        """
         if order not in ("C", "F"):
             raise MetadataError(f"expected order 'C' or 'F', got {order!r}")
         return cls(
@@ -127,6 +142,7 @@ class ArrayMetadataV2(ArrayMetadata):
         )
 
     def evolve(self, **changes: Any) -> ArrayMetadataV2:
+        """A copy with ``changes`` applied (see :meth:`ArrayMetadata.evolve`)."""
         return super().evolve(**changes)  # type: ignore[return-value]
 
 
@@ -182,4 +198,16 @@ def parse_zarray(
 
 
 def group_documents(attributes: Mapping[str, Any]) -> dict[str, bytes]:
+    """The encoded ``.zgroup`` and ``.zattrs`` documents of a v2 group.
+
+    Parameters
+    ----------
+    attributes
+        The group's user attributes.
+
+    Returns
+    -------
+    dict of str to bytes
+        Document bytes by key suffix.
+    """
     return {".zgroup": dump_json({"zarr_format": 2}), ".zattrs": dump_json(dict(attributes))}

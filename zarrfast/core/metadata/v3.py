@@ -58,10 +58,13 @@ def _attributes(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ArrayMetadataV3(ArrayMetadata):
+    """Zarr v3 array metadata (the ``zarr.json`` of an array)."""
+
     zarr_format = 3
     storage_transformers: tuple[Any, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``zarr.json`` document as a dict."""
         d: dict[str, Any] = {
             "shape": list(self.shape),
             "data_type": self.data_type.v3_name,
@@ -79,10 +82,18 @@ class ArrayMetadataV3(ArrayMetadata):
         return d
 
     def to_documents(self) -> dict[str, bytes]:
+        """``zarr.json``, encoded."""
         return {"zarr.json": dump_json(self.to_dict())}
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], key: str = "zarr.json") -> ArrayMetadataV3:
+        """Parse an array's ``zarr.json`` (``key`` names it in error messages).
+
+        Raises
+        ------
+        MetadataError
+            If a field is missing, unknown or invalid.
+        """
         _check_unknown(doc, _ARRAY_KEYS, key)
         for required in (
             "shape",
@@ -154,12 +165,15 @@ class ArrayMetadataV3(ArrayMetadata):
 
 @dataclass(frozen=True)
 class GroupMetadataV3:
+    """Zarr v3 group metadata, optionally with inline consolidated metadata."""
+
     attributes: dict[str, Any] = field(default_factory=dict)
     #: path (relative to this group) -> the member's metadata dict, when consolidated.
     consolidated: dict[str, dict[str, Any]] | None = None
     zarr_format = 3
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``zarr.json`` document as a dict."""
         d: dict[str, Any] = {"attributes": self.attributes, "zarr_format": 3}
         if self.consolidated is not None:
             d["consolidated_metadata"] = {
@@ -171,10 +185,18 @@ class GroupMetadataV3:
         return d
 
     def to_documents(self) -> dict[str, bytes]:
+        """``zarr.json``, encoded."""
         return {"zarr.json": dump_json(self.to_dict())}
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], key: str = "zarr.json") -> GroupMetadataV3:
+        """Parse a group's ``zarr.json`` (``key`` names it in error messages).
+
+        Raises
+        ------
+        MetadataError
+            If a field is unknown or invalid.
+        """
         _check_unknown(doc, _GROUP_KEYS, key)
         cons = doc.get("consolidated_metadata")
         consolidated = None
