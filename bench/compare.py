@@ -61,8 +61,16 @@ def _check(ok: bool, what: str) -> None:
         raise VerificationError(what)
 
 
-def run_op(impl: W.Impl, wl: W.Workload, store: str, op: str, loc: Any, data: np.ndarray,
-           verify: bool, workdir: str) -> float:
+def run_op(
+    impl: W.Impl,
+    wl: W.Workload,
+    store: str,
+    op: str,
+    loc: Any,
+    data: np.ndarray,
+    verify: bool,
+    workdir: str,
+) -> float:
     """One timed run of ``op``; verification (when asked) happens outside the timing."""
     if op == "write":
         if store == "filesystem":
@@ -149,8 +157,9 @@ def peak_memory(impl: str, wl: W.Workload, loc: str, threads: int) -> dict[str, 
     """
     code = _CHILD.format(here=HERE, scale=wl.scale, wid=wl.id, impl=impl, threads=threads, loc=loc)
     try:
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=600, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False
+        )
         if proc.returncode != 0:
             return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
         res: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -171,11 +180,15 @@ def _fmt_cost(us: float) -> str:
 
 def print_table(block: dict[str, Any], impls: list[str]) -> None:
     wl_line = f"{block['workload']} [{block['store']}] {block['title']}: {block['describe']}"
-    print(f"\n{wl_line}\n  N = {block['nbytes'] / MiB:.1f} MiB, "
-          f"stored {block['stored'] / MiB:.1f} MiB ({block['nchunks']} chunks), "
-          f"threads {block['threads']}, repeat {block['repeat']}")
-    print(f"  {'op':<7}{'impl':<12}{'median':>12}{'GB/s':>8}{'us/unit':>11}  "
-          f"{'x best peer':>11}  note")
+    print(
+        f"\n{wl_line}\n  N = {block['nbytes'] / MiB:.1f} MiB, "
+        f"stored {block['stored'] / MiB:.1f} MiB ({block['nchunks']} chunks), "
+        f"threads {block['threads']}, repeat {block['repeat']}"
+    )
+    print(
+        f"  {'op':<7}{'impl':<12}{'median':>12}{'GB/s':>8}{'us/unit':>11}  "
+        f"{'x best peer':>11}  note"
+    )
     for op, rows in block["ops"].items():
         for name in [*impls, "ceiling"]:
             r = rows.get(name)
@@ -186,18 +199,22 @@ def print_table(block: dict[str, Any], impls: list[str]) -> None:
                 continue
             ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "-"
             note = r.get("note", "")
-            print(f"  {op:<7}{name:<12}{_fmt_t(r['median'])}{r['gbps']:8.2f}"
-                  f"{_fmt_cost(r['us_per_unit'])}  {ratio:>11}  {note}")
+            print(
+                f"  {op:<7}{name:<12}{_fmt_t(r['median'])}{r['gbps']:8.2f}"
+                f"{_fmt_cost(r['us_per_unit'])}  {ratio:>11}  {note}"
+            )
     pm = block.get("peak_memory")
     if pm:
         if pm.get("error"):
             print(f"  peak memory (zarrfast full read): error: {pm['error']}")
         else:
             ok = pm["extra"] <= block["nbytes"] + TARGET_PEAK_EXTRA
-            print(f"  peak memory (zarrfast full read, child RSS growth): "
-                  f"{pm['extra'] / MiB:.1f} MiB for N = {block['nbytes'] / MiB:.1f} MiB "
-                  f"(target <= N + 64 MiB: "
-                  f"{'ok' if ok else 'MISS'})")
+            print(
+                f"  peak memory (zarrfast full read, child RSS growth): "
+                f"{pm['extra'] / MiB:.1f} MiB for N = {block['nbytes'] / MiB:.1f} MiB "
+                f"(target <= N + 64 MiB: "
+                f"{'ok' if ok else 'MISS'})"
+            )
 
 
 def summarize(block: dict[str, Any]) -> None:
@@ -209,8 +226,11 @@ def summarize(block: dict[str, Any]) -> None:
                 r["median"] = statistics.median(r["times"])
                 r["gbps"] = bytes_ / r["median"] / 1e9
                 r["us_per_unit"] = r["median"] / units * 1e6
-        peers = [r["median"] for n, r in rows.items()
-                 if n not in ("zarrfast", "ceiling") and r.get("median")]
+        peers = [
+            r["median"]
+            for n, r in rows.items()
+            if n not in ("zarrfast", "ceiling") and r.get("median")
+        ]
         best = min(peers) if peers else None
         for n, r in rows.items():
             if r.get("median") and best and n != "ceiling":
@@ -225,8 +245,9 @@ def summarize(block: dict[str, Any]) -> None:
             if ceil.get("median"):
                 share = ceil["median"] / zf["median"]
                 zf["ceiling_share"] = share
-                notes.append(f"{share:.0%} of ceiling "
-                             f"({'ok' if share >= TARGET_CEILING else 'MISS'} >= 85%)")
+                notes.append(
+                    f"{share:.0%} of ceiling ({'ok' if share >= TARGET_CEILING else 'MISS'} >= 85%)"
+                )
             if block["workload"].startswith("W4"):
                 us = zf["us_per_unit"]
                 verdict = "ok" if us <= TARGET_US_PER_CHUNK else "MISS"
@@ -274,8 +295,14 @@ def save_plot(blocks: list[dict[str, Any]], impls: list[str], path: str) -> str 
 
 
 # --------------------------------------------------------------------------- main
-def run_workload(wl: W.Workload, store: str, impls: list[W.Impl], args: argparse.Namespace,
-                 workdir: str, failures: list[str]) -> dict[str, Any]:
+def run_workload(
+    wl: W.Workload,
+    store: str,
+    impls: list[W.Impl],
+    args: argparse.Namespace,
+    workdir: str,
+    failures: list[str],
+) -> dict[str, Any]:
     data = W.make_data(wl)
     ref = W.reference_store(wl)
     key = "-".join(map(str, wl.layout_key)).replace(" ", "").replace("(", "").replace(")", "")
@@ -284,10 +311,19 @@ def run_workload(wl: W.Workload, store: str, impls: list[W.Impl], args: argparse
         W.write_reference_dir(ref, ref_dir)
     loc = ref_dir if store == "filesystem" else ref
     block: dict[str, Any] = {
-        "workload": wl.id, "title": wl.title, "describe": wl.describe(), "store": store,
-        "codec": wl.codec, "nbytes": wl.nbytes, "nchunks": wl.nchunks, "scale": wl.scale,
-        "stored": sum(len(v) for v in ref.values()), "threads": args.threads,
-        "repeat": args.repeat, "ops": {}, "units": {},
+        "workload": wl.id,
+        "title": wl.title,
+        "describe": wl.describe(),
+        "store": store,
+        "codec": wl.codec,
+        "nbytes": wl.nbytes,
+        "nchunks": wl.nchunks,
+        "scale": wl.scale,
+        "stored": sum(len(v) for v in ref.values()),
+        "threads": args.threads,
+        "repeat": args.repeat,
+        "ops": {},
+        "units": {},
     }
     for op in wl.ops:
         block["units"][op] = op_units(wl, op)
@@ -298,6 +334,13 @@ def run_workload(wl: W.Workload, store: str, impls: list[W.Impl], args: argparse
                 if r.get("error"):
                     continue
                 try:
+                    if op == "read" and args.warm_reads:
+                        # untimed: the same read just before, so every implementation is
+                        # timed in the same steady state (its previous output just freed,
+                        # the kernel's huge pages ready) rather than after another
+                        # implementation churned memory
+                        for _ in range(args.warm_reads):
+                            impl.read_all(impl.open(wl, store, loc))
                     r["times"].append(run_op(impl, wl, store, op, loc, data, rep == 0, workdir))
                 except VerificationError as exc:
                     r["error"] = f"VERIFICATION FAILED: {exc}"
@@ -318,19 +361,33 @@ def run_workload(wl: W.Workload, store: str, impls: list[W.Impl], args: argparse
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--workloads", default="", help="ids or prefixes, e.g. W1,W3 (default all)")
     ap.add_argument("--impls", default=",".join(W.IMPLS), help=f"default {','.join(W.IMPLS)}")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--scale", default=None, choices=sorted(W.SCALES),
-                    help=f"default ${W.SCALE_ENV} or small")
+    ap.add_argument(
+        "--warm-reads",
+        type=int,
+        default=1,
+        help="untimed full reads by the same implementation right before each "
+        "timed one (default 1; 0: the old cold interleaving)",
+    )
+    ap.add_argument(
+        "--scale", default=None, choices=sorted(W.SCALES), help=f"default ${W.SCALE_ENV} or small"
+    )
     ap.add_argument("--store", default="both", choices=["filesystem", "memory", "both"])
     ap.add_argument("--threads", type=int, default=W.default_threads())
-    ap.add_argument("--workdir", default=None,
-                    help="filesystem stores go here (default: a temp dir)")
-    ap.add_argument("--peak-mem", default="zarrfast", choices=["zarrfast", "none"],
-                    help="measure zarrfast's peak RSS of full filesystem reads in a child")
+    ap.add_argument(
+        "--workdir", default=None, help="filesystem stores go here (default: a temp dir)"
+    )
+    ap.add_argument(
+        "--peak-mem",
+        default="zarrfast",
+        choices=["zarrfast", "none"],
+        help="measure zarrfast's peak RSS of full filesystem reads in a child",
+    )
     ap.add_argument("--no-save", action="store_true", help="do not write bench/results/*")
     ap.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
     args = ap.parse_args(argv)
@@ -345,10 +402,14 @@ def main(argv: list[str] | None = None) -> int:
             versions[i.name] = i.versions()
         except Exception as exc:
             versions[i.name] = f"unavailable: {exc}"
-    print(f"compare: scale {scale}, threads {args.threads}, repeat {args.repeat}, "
-          f"impls {', '.join(f'{n} {versions[n]}' for n in names)}")
-    print("  times are medians; 'x best peer' = time / fastest non-zarrfast time (< 1: zarrfast "
-          "faster); us/unit is per chunk (per box/point for W5)")
+    print(
+        f"compare: scale {scale}, threads {args.threads}, repeat {args.repeat}, "
+        f"impls {', '.join(f'{n} {versions[n]}' for n in names)}"
+    )
+    print(
+        "  times are medians; 'x best peer' = time / fastest non-zarrfast time (< 1: zarrfast "
+        "faster); us/unit is per chunk (per box/point for W5)"
+    )
     workdir = args.workdir or tempfile.mkdtemp(prefix="zarrfast-compare-")
     failures: list[str] = []
     blocks: list[dict[str, Any]] = []
@@ -370,10 +431,18 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(RESULTS, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = os.path.join(RESULTS, f"compare-{stamp}")
-        meta = {"scale": scale, "threads": args.threads, "repeat": args.repeat,
-                "impls": names, "versions": versions, "python": sys.version.split()[0],
-                "machine": platform.platform(), "cpus": os.cpu_count(),
-                "argv": sys.argv[1:], "failures": failures}
+        meta = {
+            "scale": scale,
+            "threads": args.threads,
+            "repeat": args.repeat,
+            "impls": names,
+            "versions": versions,
+            "python": sys.version.split()[0],
+            "machine": platform.platform(),
+            "cpus": os.cpu_count(),
+            "argv": sys.argv[1:],
+            "failures": failures,
+        }
         with open(base + ".json", "w") as f:
             json.dump({"meta": meta, "results": blocks}, f, indent=1, default=str)
         png = save_plot(blocks, names, base + ".png")

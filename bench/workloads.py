@@ -66,14 +66,18 @@ __all__ = [
 #: and inner chunk sides; box: W5 box side; side/tile: W4's square array and chunk side;
 #: nbox/npoint: W5 selection counts.
 SCALES: dict[str, dict[str, int]] = {
-    "full": dict(cube=512, chunk=64, shard=256, inner=32, box=64, side=4096, tile=32,
-                 nbox=300, npoint=300),
-    "medium": dict(cube=256, chunk=64, shard=128, inner=32, box=64, side=2048, tile=32,
-                   nbox=300, npoint=300),
-    "small": dict(cube=128, chunk=64, shard=64, inner=32, box=64, side=1024, tile=32,
-                  nbox=100, npoint=300),
-    "tiny": dict(cube=64, chunk=32, shard=32, inner=16, box=16, side=256, tile=32,
-                 nbox=10, npoint=20),
+    "full": dict(
+        cube=512, chunk=64, shard=256, inner=32, box=64, side=4096, tile=32, nbox=300, npoint=300
+    ),
+    "medium": dict(
+        cube=256, chunk=64, shard=128, inner=32, box=64, side=2048, tile=32, nbox=300, npoint=300
+    ),
+    "small": dict(
+        cube=128, chunk=64, shard=64, inner=32, box=64, side=1024, tile=32, nbox=100, npoint=300
+    ),
+    "tiny": dict(
+        cube=64, chunk=32, shard=32, inner=16, box=16, side=256, tile=32, nbox=10, npoint=20
+    ),
 }
 SCALE_ENV = "ZARRFAST_BENCH_SCALE"
 
@@ -141,12 +145,18 @@ class Workload:
 
     def describe(self) -> str:
         shards = f" in shards {_fmt_shape(self.shards)}" if self.shards else ""
-        return (f"{self.dtype} {_fmt_shape(self.shape)} chunks {_fmt_shape(self.chunks)}{shards}, "
-                f"{_CODEC_LABEL[self.codec]}, zarr v{self.zarr_format}")
+        return (
+            f"{self.dtype} {_fmt_shape(self.shape)} chunks {_fmt_shape(self.chunks)}{shards}, "
+            f"{_CODEC_LABEL[self.codec]}, zarr v{self.zarr_format}"
+        )
 
 
-_CODEC_LABEL = {"zstd1": "zstd level 1", "blosc-lz4": "blosc lz4 shuffle clevel 5",
-                "none": "uncompressed", "zlib1": "zlib level 1"}
+_CODEC_LABEL = {
+    "zstd1": "zstd level 1",
+    "blosc-lz4": "blosc lz4 shuffle clevel 5",
+    "none": "uncompressed",
+    "zlib1": "zlib level 1",
+}
 
 
 def _fmt_shape(shape: Sequence[int] | None) -> str:
@@ -160,26 +170,60 @@ def workloads(scale: str | None = None) -> list[Workload]:
     cube, chunk = (p["cube"],) * 3, (p["chunk"],) * 3
     base = dict(shape=cube, chunks=chunk, dtype="uint16", scale=scale)
     w1 = Workload("W1", "write/read all, zstd 1", codec="zstd1", **base)  # type: ignore[arg-type]
-    w2 = replace(w1, id="W2", title="write/read all, sharded, zstd 1 inside",
-                 chunks=(p["inner"],) * 3, shards=(p["shard"],) * 3)
+    w2 = replace(
+        w1,
+        id="W2",
+        title="write/read all, sharded, zstd 1 inside",
+        chunks=(p["inner"],) * 3,
+        shards=(p["shard"],) * 3,
+    )
     square, tile = (p["side"],) * 2, (p["tile"],) * 2
-    w5: dict[str, Any] = dict(ops=("boxes", "points"), box=p["box"], nbox=p["nbox"],
-                              npoint=p["npoint"])
+    w5: dict[str, Any] = dict(
+        ops=("boxes", "points"), box=p["box"], nbox=p["nbox"], npoint=p["npoint"]
+    )
     return [
         w1,
         w2,
         replace(w1, id="W3-blosc", title="write/read all, blosc lz4 + shuffle", codec="blosc-lz4"),
         replace(w1, id="W3-raw", title="write/read all, uncompressed", codec="none"),
-        Workload("W4-mem", "per-chunk overhead, uncompressed, memory", square, tile, "float64",
-                 "none", stores=("memory",), scale=scale),
-        Workload("W4-fs", "per-chunk overhead, zstd 1, filesystem", square, tile, "float64",
-                 "zstd1", stores=("filesystem",), scale=scale),
+        Workload(
+            "W4-mem",
+            "per-chunk overhead, uncompressed, memory",
+            square,
+            tile,
+            "float64",
+            "none",
+            stores=("memory",),
+            scale=scale,
+        ),
+        Workload(
+            "W4-fs",
+            "per-chunk overhead, zstd 1, filesystem",
+            square,
+            tile,
+            "float64",
+            "zstd1",
+            stores=("filesystem",),
+            scale=scale,
+        ),
         replace(w1, id="W5-W1", title="random box/point latency on W1", layout="W1", **w5),
         replace(w2, id="W5-W2", title="random box/point latency on W2", layout="W2", **w5),
-        replace(w1, id="W6-blosc", title="v2 read all, blosc lz4 + shuffle", codec="blosc-lz4",
-                zarr_format=2, ops=("read",)),
-        replace(w1, id="W6-zlib", title="v2 read all, zlib 1", codec="zlib1", zarr_format=2,
-                ops=("read",)),
+        replace(
+            w1,
+            id="W6-blosc",
+            title="v2 read all, blosc lz4 + shuffle",
+            codec="blosc-lz4",
+            zarr_format=2,
+            ops=("read",),
+        ),
+        replace(
+            w1,
+            id="W6-zlib",
+            title="v2 read all, zlib 1",
+            codec="zlib1",
+            zarr_format=2,
+            ops=("read",),
+        ),
     ]
 
 
@@ -243,9 +287,18 @@ def codecs_v3(wl: Workload) -> list[dict[str, Any]]:
     itemsize = np.dtype(wl.dtype).itemsize
     comp: list[dict[str, Any]] = {
         "zstd1": [{"name": "zstd", "configuration": {"level": 1, "checksum": False}}],
-        "blosc-lz4": [{"name": "blosc", "configuration": {
-            "cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": itemsize,
-            "blocksize": 0}}],
+        "blosc-lz4": [
+            {
+                "name": "blosc",
+                "configuration": {
+                    "cname": "lz4",
+                    "clevel": 5,
+                    "shuffle": "shuffle",
+                    "typesize": itemsize,
+                    "blocksize": 0,
+                },
+            }
+        ],
         "none": [],
     }[wl.codec]
     return [BYTES_LE, *comp]
@@ -256,9 +309,17 @@ def metadata_codecs_v3(wl: Workload) -> list[dict[str, Any]]:
     inner = codecs_v3(wl)
     if not wl.shards:
         return inner
-    return [{"name": "sharding_indexed", "configuration": {
-        "chunk_shape": list(wl.chunks), "codecs": inner,
-        "index_codecs": [BYTES_LE, {"name": "crc32c"}], "index_location": "end"}}]
+    return [
+        {
+            "name": "sharding_indexed",
+            "configuration": {
+                "chunk_shape": list(wl.chunks),
+                "codecs": inner,
+                "index_codecs": [BYTES_LE, {"name": "crc32c"}],
+                "index_location": "end",
+            },
+        }
+    ]
 
 
 def compressor_v2(wl: Workload) -> dict[str, Any] | None:
@@ -319,10 +380,10 @@ def chunk_payloads(wl: Workload, ref: dict[str, bytes]) -> list[memoryview]:
             out.append(view)
             continue
         # index at the end: per_shard (offset, nbytes) uint64 pairs + a 4-byte crc32c
-        index = np.frombuffer(view[len(v) - per_shard * 16 - 4: len(v) - 4], dtype="<u8")
+        index = np.frombuffer(view[len(v) - per_shard * 16 - 4 : len(v) - 4], dtype="<u8")
         for off, n in index.reshape(-1, 2):
             if off != np.uint64(2**64 - 1):
-                out.append(view[int(off): int(off) + int(n)])
+                out.append(view[int(off) : int(off) + int(n)])
     return out
 
 
@@ -419,16 +480,33 @@ class ZarrfastImpl(Impl):
         import zarrfast as zf
 
         where: dict[str, Any] = (
-            {"storage": "filesystem", "path": loc} if store == "filesystem"
+            {"storage": "filesystem", "path": loc}
+            if store == "filesystem"
             else {"storage": "memory"}
         )
         with self.active():
             if wl.zarr_format == 2:
-                arr = zf.create(wl.shape, chunks=wl.chunks, dtype=wl.dtype, zarr_format=2,
-                                compressor=compressor_v2(wl), fill_value=0, overwrite=True, **where)
+                arr = zf.create(
+                    wl.shape,
+                    chunks=wl.chunks,
+                    dtype=wl.dtype,
+                    zarr_format=2,
+                    compressor=compressor_v2(wl),
+                    fill_value=0,
+                    overwrite=True,
+                    **where,
+                )
             else:
-                arr = zf.create(wl.shape, chunks=wl.chunks, dtype=wl.dtype, codecs=codecs_v3(wl),
-                                shards=wl.shards, fill_value=0, overwrite=True, **where)
+                arr = zf.create(
+                    wl.shape,
+                    chunks=wl.chunks,
+                    dtype=wl.dtype,
+                    codecs=codecs_v3(wl),
+                    shards=wl.shards,
+                    fill_value=0,
+                    overwrite=True,
+                    **where,
+                )
             arr[...] = data
         return arr
 
@@ -467,26 +545,37 @@ class TensorstoreImpl(Impl):
     def _context(self) -> Any:
         import tensorstore as ts
 
-        return ts.Context({
-            "data_copy_concurrency": {"limit": self.threads},
-            "cache_pool": {"total_bytes_limit": 0},
-        })
+        return ts.Context(
+            {
+                "data_copy_concurrency": {"limit": self.threads},
+                "cache_pool": {"total_bytes_limit": 0},
+            }
+        )
 
     def _spec(self, wl: Workload, store: str, loc: Any) -> dict[str, Any]:
         kv = {"driver": "file", "path": loc} if store == "filesystem" else {"driver": "memory"}
         if wl.zarr_format == 2:
             meta: dict[str, Any] = {
-                "shape": list(wl.shape), "chunks": list(wl.chunks),
-                "dtype": np.dtype(wl.dtype).newbyteorder("<").str, "compressor": compressor_v2(wl),
-                "filters": None, "order": "C", "fill_value": 0, "dimension_separator": ".",
+                "shape": list(wl.shape),
+                "chunks": list(wl.chunks),
+                "dtype": np.dtype(wl.dtype).newbyteorder("<").str,
+                "compressor": compressor_v2(wl),
+                "filters": None,
+                "order": "C",
+                "fill_value": 0,
+                "dimension_separator": ".",
             }
             return {"driver": "zarr", "kvstore": kv, "metadata": meta}
         meta = {
-            "shape": list(wl.shape), "data_type": wl.dtype,
-            "chunk_grid": {"name": "regular",
-                           "configuration": {"chunk_shape": list(wl.grid_chunks)}},
+            "shape": list(wl.shape),
+            "data_type": wl.dtype,
+            "chunk_grid": {
+                "name": "regular",
+                "configuration": {"chunk_shape": list(wl.grid_chunks)},
+            },
             "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-            "fill_value": 0, "codecs": metadata_codecs_v3(wl),
+            "fill_value": 0,
+            "codecs": metadata_codecs_v3(wl),
         }
         return {"driver": "zarr3", "kvstore": kv, "metadata": meta}
 
@@ -495,8 +584,9 @@ class TensorstoreImpl(Impl):
 
         if store == "filesystem":
             shutil.rmtree(loc, ignore_errors=True)
-        arr = ts.open(self._spec(wl, store, loc), create=True, open=False,
-                      context=self._context()).result()
+        arr = ts.open(
+            self._spec(wl, store, loc), create=True, open=False, context=self._context()
+        ).result()
         arr.write(data).result()
         return arr
 
@@ -513,8 +603,9 @@ class TensorstoreImpl(Impl):
             for f in [mem.write(k, v) for k, v in loc.items()]:
                 f.result()
         driver = "zarr3" if wl.zarr_format == 3 else "zarr"
-        return ts.open({"driver": driver, "kvstore": kv}, open=True, read=True,
-                       context=ctx).result()
+        return ts.open(
+            {"driver": driver, "kvstore": kv}, open=True, read=True, context=ctx
+        ).result()
 
     def read_all(self, h: Any) -> np.ndarray:
         return h.read().result()  # type: ignore[no-any-return]
@@ -586,15 +677,32 @@ class ZarrImpl(Impl):
             st = self._store(store, loc, read_only=False)
             if wl.zarr_format == 2:
                 comp = compressor_v2(wl)
-                arr = zarr.create_array(st, shape=wl.shape, chunks=wl.chunks, dtype=wl.dtype,
-                                        compressors=comp, filters=None, fill_value=0,
-                                        zarr_format=2, overwrite=True)
+                arr = zarr.create_array(
+                    st,
+                    shape=wl.shape,
+                    chunks=wl.chunks,
+                    dtype=wl.dtype,
+                    compressors=comp,
+                    filters=None,
+                    fill_value=0,
+                    zarr_format=2,
+                    overwrite=True,
+                )
             else:
                 inner = codecs_v3(wl)
-                arr = zarr.create_array(st, shape=wl.shape, chunks=wl.chunks, shards=wl.shards,
-                                        dtype=wl.dtype, serializer=inner[0],
-                                        compressors=inner[1:] or None, filters=None,
-                                        fill_value=0, zarr_format=3, overwrite=True)
+                arr = zarr.create_array(
+                    st,
+                    shape=wl.shape,
+                    chunks=wl.chunks,
+                    shards=wl.shards,
+                    dtype=wl.dtype,
+                    serializer=inner[0],
+                    compressors=inner[1:] or None,
+                    filters=None,
+                    fill_value=0,
+                    zarr_format=3,
+                    overwrite=True,
+                )
             arr[...] = data
         return arr
 
@@ -602,8 +710,9 @@ class ZarrImpl(Impl):
         import zarr
 
         with self.active():
-            return zarr.open_array(self._store(store, loc, read_only=True), mode="r",
-                                   zarr_format=wl.zarr_format)  # type: ignore[arg-type]
+            return zarr.open_array(
+                self._store(store, loc, read_only=True), mode="r", zarr_format=wl.zarr_format
+            )  # type: ignore[arg-type]
 
     def read_all(self, h: Any) -> np.ndarray:
         with self.active():
@@ -646,8 +755,10 @@ class ZarrsImpl(ZarrImpl):
     name = "zarrs"
 
     def config(self) -> dict[str, Any]:
-        return {"codec_pipeline.path": "zarrs.ZarrsCodecPipeline",
-                "threading.max_workers": self.threads}
+        return {
+            "codec_pipeline.path": "zarrs.ZarrsCodecPipeline",
+            "threading.max_workers": self.threads,
+        }
 
     def versions(self) -> str:
         from importlib.metadata import version

@@ -16,7 +16,8 @@
 #include "zf_crc32c.h"
 #include "zf_ndcopy.h"
 
-#define ZF_SCRATCH_BUFS 4 /* 0/1: codec ping-pong, 2: encode staging, 3: file contents */
+#define ZF_SCRATCH_BUFS 5 /* 0/1: codec ping-pong, 2: encode staging, 3: file contents,
+                           * 4: an assembled shard */
 
 typedef struct {
     uint8_t *buf[ZF_SCRATCH_BUFS];
@@ -45,6 +46,13 @@ typedef struct {
     size_t *dstlen;
     int fsync;        /* encode_files: fsync each file and its directory */
     const char *tag;  /* encode_files: per-call part of the temp names */
+    /* encode_shards_files */
+    const zf_shard_layout *S;
+    const size_t *first;  /* [nshards + 1]: shard s owns tasks [first[s], first[s + 1]) */
+    const int64_t *flat;  /* [ntasks]: inner chunk number of each task in its shard */
+    int64_t *failed;      /* [nshards]: the task whose error is status[s] */
+    uint8_t *complete_mark; /* [ntasks]: the inner chunk is present in its shard */
+    int keep_empty_shards;  /* write a shard whose inner chunks are all absent */
     /* both */
     const int32_t *entries;
     int *status;
@@ -563,6 +571,188 @@ void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
     zf_pool_for(pool, ntasks, maxworkers, zf_encode_file_task, &B);
     zf_scratch_free(B.scratch, maxworkers, pool);
 #endif
+}
+
+#ifndef _WIN32
+static void zf_put64(uint8_t *p, uint64_t v, int big) {
+    int i;
+    for (i = 0; i < 8; i++) {
+        p[big ? 7 - i : i] = (uint8_t)(v & 0xFF);
+        v >>= 8;
+    }
+}
+
+/* Assemble shard s in scratch buffer 4 (inner chunks in task order, compacted, index
+ * before or after them) and write it atomically to paths[s]. */
+static void zf_encode_shard_file_task(void *ctx, size_t s, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_encode_shards_files */
+    const zf_shard_layout *S = B->S;
+    zf_scratch *sc = &B->scratch[w];
+    size_t t, pos, data0 = S->index_start ? S->index_nbytes : 0, total, need, i;
+    size_t ient = 16 * S->ninner;
+    uint8_t *buf, *ip;
+    int any = 0, rc, err = 0;
+    B->failed[s] = -1;
+    buf = zf_scratch_get(sc, 4, data0 + ient + 4);
+    if (!buf) {
+        B->status[s] = ZF_ERR_NOMEM;
+        return;
+    }
+    pos = data0;
+    for (t = B->first[s]; t < B->first[s + 1]; t++) {
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        /* inner chunks equal to the fill value are left out of the shard (absent) */
+        rc = zf_encode_one(B, t, w, NULL, 0, &data, &len);
+        if (rc == ZF_BATCH_DELETE) continue;
+        if (rc != ZF_OK) {
+            B->status[s] = rc;
+            B->failed[s] = (int64_t)t;
+            return;
+        }
+        need = pos + len + ient + 4;
+        if (sc->cap[4] < need) {
+            size_t grow = 2 * sc->cap[4];
+            if (grow < need) grow = need;
+            buf = zf_scratch_get(sc, 4, grow);
+            if (!buf) {
+                B->status[s] = ZF_ERR_NOMEM;
+                return;
+            }
+        }
+        /* `data` is scratch 2 or 3 of this worker, never buffer 4 */
+        memcpy(buf + pos, data, len);
+        /* remember (offset, nbytes) in the flat slot: the index is written below */
+        B->dstlen[2 * t] = pos;
+        B->dstlen[2 * t + 1] = len;
+        B->complete_mark[t] = 1;
+        pos += len;
+        any = 1;
+    }
+    if (!any && !B->keep_empty_shards) {
+        B->status[s] = ZF_BATCH_DELETE;
+        return;
+    }
+    ip = S->index_start ? buf : buf + pos;
+    for (i = 0; i < S->ninner; i++) {
+        zf_put64(ip + 16 * i, UINT64_MAX, S->index_big);
+        zf_put64(ip + 16 * i + 8, UINT64_MAX, S->index_big);
+    }
+    for (t = B->first[s]; t < B->first[s + 1]; t++) {
+        int64_t f = B->flat[t];
+        if (!B->complete_mark[t]) continue;
+        if (f < 0 || (size_t)f >= S->ninner) {
+            B->status[s] = ZF_ERR_PARAM;
+            B->failed[s] = (int64_t)t;
+            return;
+        }
+        zf_put64(ip + 16 * (size_t)f, (uint64_t)B->dstlen[2 * t], S->index_big);
+        zf_put64(ip + 16 * (size_t)f + 8, (uint64_t)B->dstlen[2 * t + 1], S->index_big);
+    }
+    if (S->index_crc) {
+        uint32_t c = zf_crc32c_update(0, ip, ient);
+        ip[ient] = (uint8_t)(c & 0xFF);
+        ip[ient + 1] = (uint8_t)((c >> 8) & 0xFF);
+        ip[ient + 2] = (uint8_t)((c >> 16) & 0xFF);
+        ip[ient + 3] = (uint8_t)((c >> 24) & 0xFF);
+    }
+    total = S->index_start ? pos : pos + S->index_nbytes; /* pos counts a leading index */
+    if (zf_write_file_atomic(B->paths[s], buf, total, B->fsync, B->tag, w, s, &err) != 0) {
+        B->errnos[s] = err;
+        B->status[s] = ZF_BATCH_IO_ERROR;
+        return;
+    }
+    B->status[s] = ZF_OK;
+}
+#endif
+
+void zf_batch_encode_shards_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                                  const zf_shard_layout *S, const uint8_t *in, size_t nshards,
+                                  const size_t *first, const int32_t *entries,
+                                  const int64_t *flat, int write_empty,
+                                  const char *const *paths, int fsync_, const char *tag,
+                                  int *status, int *errnos, int64_t *failed) {
+    zf_batch_ctx B;
+    size_t s, ntasks;
+#ifdef _WIN32
+    for (s = 0; s < nshards; s++) status[s] = ZF_ERR_UNSUPPORTED;
+    (void)pool; (void)maxworkers; (void)L; (void)S; (void)in; (void)first; (void)entries;
+    (void)flat; (void)write_empty; (void)paths; (void)fsync_; (void)tag; (void)errnos;
+    (void)failed; (void)ntasks;
+#else
+    uint8_t *ones = NULL, *marks = NULL;
+    size_t *spans = NULL;
+    memset(&B, 0, sizeof(B));
+    ntasks = first[nshards];
+    B.L = L;
+    B.S = S;
+    B.lowest = zf_lowest_codec(L);
+    B.in = in;
+    B.write_empty = 0; /* per inner chunk: all-fill ones are left out of the shard */
+    B.keep_empty_shards = write_empty;
+    B.paths = paths;
+    B.fsync = fsync_;
+    B.tag = tag;
+    B.errnos = errnos;
+    B.entries = entries;
+    B.status = status;
+    B.first = first;
+    B.flat = flat;
+    B.failed = failed;
+    /* whole shards: every inner chunk is built from the input alone */
+    ones = (uint8_t *)malloc(ntasks ? ntasks : 1);
+    marks = (uint8_t *)calloc(ntasks ? ntasks : 1, 1);
+    spans = (size_t *)malloc(2 * (ntasks ? ntasks : 1) * sizeof(size_t));
+    B.scratch = zf_scratch_new(maxworkers, pool);
+    if (!ones || !marks || !spans || !B.scratch || L->ndim > ZF_NDCOPY_MAXDIM ||
+        S->index_nbytes != 16 * S->ninner + (S->index_crc ? 4 : 0)) {
+        int rc = (ones && marks && spans && B.scratch) ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
+        for (s = 0; s < nshards; s++) {
+            status[s] = rc;
+            failed[s] = -1;
+        }
+        if (B.scratch) zf_scratch_free(B.scratch, maxworkers, pool);
+        free(ones);
+        free(marks);
+        free(spans);
+        return;
+    }
+    memset(ones, 1, ntasks ? ntasks : 1);
+    B.complete = ones;
+    B.complete_mark = marks;
+    B.dstlen = spans;
+    /* inner chunks equal to the fill value are always left out (absent in the index);
+     * write_empty only keeps a shard whose inner chunks are all absent */
+    zf_pool_for(pool, nshards, maxworkers, zf_encode_shard_file_task, &B);
+    zf_scratch_free(B.scratch, maxworkers, pool);
+    free(ones);
+    free(marks);
+    free(spans);
+#endif
+}
+
+typedef struct {
+    const uint8_t *const *src;
+    const size_t *len;
+    uint8_t *dst;
+    const size_t *off;
+} zf_segments_ctx;
+
+static void zf_copy_segment_task(void *ctx, size_t i, int w) {
+    zf_segments_ctx *C = (zf_segments_ctx *)ctx; /* the zf_segments_ctx of zf_batch_copy_segments */
+    (void)w;
+    if (C->len[i]) memcpy(C->dst + C->off[i], C->src[i], C->len[i]);
+}
+
+void zf_batch_copy_segments(zf_pool *pool, int maxworkers, size_t n,
+                            const uint8_t *const *src, const size_t *len, uint8_t *dst,
+                            const size_t *dst_off) {
+    zf_segments_ctx C;
+    C.src = src;
+    C.len = len;
+    C.dst = dst;
+    C.off = dst_off;
+    zf_pool_for(pool, n, maxworkers, zf_copy_segment_task, &C);
 }
 
 typedef struct {

@@ -95,6 +95,38 @@ void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
                            const size_t *oldlen, int write_empty, const char *const *paths,
                            int fsync_, const char *tag, int *status, int *errnos);
 
+/* The index layout of a sharded array (sharding_indexed with a `bytes` index codec and at
+ * most one crc32c): ninner (offset, nbytes) uint64 pairs, in C order of the inner chunks,
+ * then the le32 CRC32C of those 16 * ninner bytes when index_crc. */
+typedef struct {
+    size_t ninner;
+    size_t index_nbytes; /* 16 * ninner + (index_crc ? 4 : 0) */
+    int index_start;     /* the index precedes the inner chunks */
+    int index_big;       /* big-endian uint64 entries */
+    int index_crc;
+} zf_shard_layout;
+
+/* Encode whole shards and write each atomically (as zf_batch_encode_files) to paths[s]:
+ * one task per shard, run by one worker, which encodes the shard's inner chunks (tasks
+ * first[s]..first[s + 1] - 1 of entries, inner chunk number flat[t]) in task order into
+ * one buffer, leaves all-fill inner chunks out (absent in the index), adds the index and
+ * writes temp + rename.  status[s]: ZF_OK, ZF_BATCH_DELETE (every inner chunk absent and
+ * !write_empty: not written, the caller deletes it), ZF_BATCH_IO_ERROR with errnos[s], or
+ * an encode error of task failed[s].  POSIX only. */
+void zf_batch_encode_shards_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                                  const zf_shard_layout *S, const uint8_t *in, size_t nshards,
+                                  const size_t *first, const int32_t *entries,
+                                  const int64_t *flat, int write_empty,
+                                  const char *const *paths, int fsync_, const char *tag,
+                                  int *status, int *errnos, int64_t *failed);
+
+/* dst[dst_off[i]:dst_off[i] + len[i]] = src[i][0:len[i]] for every i (len[i] == 0:
+ * nothing), on the pool: the compaction of encoded pieces into one object (a shard).
+ * The destination ranges must be disjoint and not overlap any source. */
+void zf_batch_copy_segments(zf_pool *pool, int maxworkers, size_t n,
+                            const uint8_t *const *src, const size_t *len, uint8_t *dst,
+                            const size_t *dst_off);
+
 /* The codec-only bound of a read (the benchmark "ceiling"): decode src[t] with `codec`
  * (NULL: memcpy) into out + t * size (exactly size bytes expected), one reused library
  * context per worker, no layout work. */

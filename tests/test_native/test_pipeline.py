@@ -21,8 +21,17 @@ pytest.importorskip("zarrfast._native._pipeline")
 from zarrfast._native import _pipeline
 from zarrfast._native.engine import maybe_engine
 
-DTYPES = ["bool", "int8", "uint16", "int32", "uint64", "float32", "float64", "complex64",
-          "complex128"]
+DTYPES = [
+    "bool",
+    "int8",
+    "uint16",
+    "int32",
+    "uint64",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+]
 COMPRESSORS = [None, "zstd", "blosc", "gzip", "lz4"]
 
 
@@ -62,19 +71,39 @@ def _case(draw: st.DrawFn) -> dict:
     comp = draw(st.sampled_from(COMPRESSORS))
     crc = fmt == 3 and draw(st.booleans())
     sels = [tuple(draw(_slices(n)) for n in shape) for _ in range(2)]
-    return dict(shape=shape, chunks=chunks, fmt=fmt, dtype=dtype, order=order,
-                transpose=transpose, comp=comp, crc=crc, sels=sels,
-                threads=draw(st.sampled_from([1, 2])), seed=draw(st.integers(0, 99)))
+    return dict(
+        shape=shape,
+        chunks=chunks,
+        fmt=fmt,
+        dtype=dtype,
+        order=order,
+        transpose=transpose,
+        comp=comp,
+        crc=crc,
+        sels=sels,
+        threads=draw(st.sampled_from([1, 2])),
+        seed=draw(st.integers(0, 99)),
+    )
 
 
 def _make(c: dict) -> zf.Array:
-    kw: dict = dict(shape=c["shape"], chunks=c["chunks"], dtype=c["dtype"],
-                    zarr_format=c["fmt"], store=MemoryStore(), fill_value=1)
+    kw: dict = dict(
+        shape=c["shape"],
+        chunks=c["chunks"],
+        dtype=c["dtype"],
+        zarr_format=c["fmt"],
+        store=MemoryStore(),
+        fill_value=1,
+    )
     if c["fmt"] == 3 and (c["transpose"] or c["crc"]):
         codecs: list = []
         if c["transpose"]:
-            codecs.append({"name": "transpose",
-                           "configuration": {"order": list(range(len(c["shape"])))[::-1]}})
+            codecs.append(
+                {
+                    "name": "transpose",
+                    "configuration": {"order": list(range(len(c["shape"])))[::-1]},
+                }
+            )
         codecs.append({"name": "bytes", "configuration": {"endian": "little"}})
         if c["comp"] == "zstd":
             codecs.append({"name": "zstd", "configuration": {"level": 1}})
@@ -111,8 +140,9 @@ def test_matches_numpy_and_python_engine(c: dict) -> None:
 
 
 def test_missing_chunks_fill_and_fill_chunks_are_deleted() -> None:
-    a = zf.create(shape=(10, 10), chunks=(4, 4), dtype="float64", fill_value=-0.5,
-                  store=MemoryStore())
+    a = zf.create(
+        shape=(10, 10), chunks=(4, 4), dtype="float64", fill_value=-0.5, store=MemoryStore()
+    )
     assert _native(a)
     np.testing.assert_array_equal(a[...], np.full((10, 10), -0.5))
     a[...] = -0.5
@@ -121,8 +151,14 @@ def test_missing_chunks_fill_and_fill_chunks_are_deleted() -> None:
     assert a.nchunks_initialized == 1
     a[0:4, 0:4] = -0.5
     assert a.nchunks_initialized == 0
-    b = zf.create(shape=(10, 10), chunks=(4, 4), dtype="float64", fill_value=-0.5,
-                  store=MemoryStore(), write_empty_chunks=True)
+    b = zf.create(
+        shape=(10, 10),
+        chunks=(4, 4),
+        dtype="float64",
+        fill_value=-0.5,
+        store=MemoryStore(),
+        write_empty_chunks=True,
+    )
     b[...] = -0.5
     assert b.nchunks_initialized == 9
 
@@ -138,12 +174,15 @@ def test_orthogonal_and_vindex_fall_back_correctly() -> None:
     np.testing.assert_array_equal(a[...], ref)
 
 
-@pytest.mark.parametrize("codecs,exc", [
-    ([{"name": "bytes"}, {"name": "zstd"}], DecodeError),
-    ([{"name": "bytes"}, {"name": "crc32c"}], ChecksumError),
-    ([{"name": "bytes"}], DecodeError),
-    ([{"name": "bytes"}, {"name": "blosc", "configuration": {"cname": "lz4"}}], DecodeError),
-])
+@pytest.mark.parametrize(
+    "codecs,exc",
+    [
+        ([{"name": "bytes"}, {"name": "zstd"}], DecodeError),
+        ([{"name": "bytes"}, {"name": "crc32c"}], ChecksumError),
+        ([{"name": "bytes"}], DecodeError),
+        ([{"name": "bytes"}, {"name": "blosc", "configuration": {"cname": "lz4"}}], DecodeError),
+    ],
+)
 def test_corrupt_chunk_names_the_key(codecs: list, exc: type) -> None:
     store = MemoryStore()
     a = zf.create(shape=(8, 8), chunks=(4, 4), dtype="uint16", codecs=codecs, store=store)
@@ -200,8 +239,7 @@ class _CountingStore(MemoryStore):
 
 def test_batches_not_per_chunk_calls() -> None:
     store = _CountingStore()
-    a = zf.create(shape=(256, 256), chunks=(8, 8), dtype="float32", compressor=None,
-                  store=store)
+    a = zf.create(shape=(256, 256), chunks=(8, 8), dtype="float32", compressor=None, store=store)
     store.batches = 0
     with set_config(batch_size=256):
         a[...] = 1.5
@@ -214,8 +252,9 @@ def test_batches_not_per_chunk_calls() -> None:
 
 def test_whole_array_write_memory_is_bounded() -> None:
     data = np.ones((512, 512), dtype="float64")
-    a = zf.create(shape=data.shape, chunks=(16, 16), dtype="float64", compressor="zstd",
-                  store=MemoryStore())
+    a = zf.create(
+        shape=data.shape, chunks=(16, 16), dtype="float64", compressor="zstd", store=MemoryStore()
+    )
     with set_config(batch_size=64):
         tracemalloc.start()
         a[...] = data

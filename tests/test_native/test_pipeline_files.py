@@ -25,10 +25,15 @@ from zarrfast._native import _codecs, _pipeline
 REPO = Path(__file__).resolve().parents[2]
 CODECS = {
     None: [{"name": "bytes", "configuration": {"endian": "little"}}],
-    "zstd": [{"name": "bytes", "configuration": {"endian": "little"}},
-             {"name": "zstd", "configuration": {"level": 1}}],
-    "crc": [{"name": "bytes", "configuration": {"endian": "big"}},
-            {"name": "gzip", "configuration": {"level": 1}}, {"name": "crc32c"}],
+    "zstd": [
+        {"name": "bytes", "configuration": {"endian": "little"}},
+        {"name": "zstd", "configuration": {"level": 1}},
+    ],
+    "crc": [
+        {"name": "bytes", "configuration": {"endian": "big"}},
+        {"name": "gzip", "configuration": {"level": 1}},
+        {"name": "crc32c"},
+    ],
 }
 
 
@@ -38,10 +43,18 @@ def _temps(root: Path) -> list[str]:
 
 def _arr(store, shape=(37, 29), chunks=(8, 5), comp=None, fmt=3):
     if fmt == 2:
-        return zf.create(shape, chunks=chunks, dtype="i4", zarr_format=2, store=store,
-                         fill_value=0, compressor=None)
-    return zf.create(shape, chunks=chunks, dtype="i4", codecs=CODECS[comp], store=store,
-                     fill_value=0)
+        return zf.create(
+            shape,
+            chunks=chunks,
+            dtype="i4",
+            zarr_format=2,
+            store=store,
+            fill_value=0,
+            compressor=None,
+        )
+    return zf.create(
+        shape, chunks=chunks, dtype="i4", codecs=CODECS[comp], store=store, fill_value=0
+    )
 
 
 def _native(a) -> bool:
@@ -57,8 +70,13 @@ def test_native_file_writes_match_numpy(tmp_path: Path, comp, fsync, threads) ->
     assert _native(a)
     ref = np.zeros(a.shape, "i4")
     rng = np.random.default_rng(3)
-    sels = [(slice(None), slice(None)), (slice(3, 30), slice(2, 19)), (slice(5, 6), 4),
-            (slice(None, None, 3), slice(1, None, 2)), (slice(0, 16), slice(0, 10))]
+    sels = [
+        (slice(None), slice(None)),
+        (slice(3, 30), slice(2, 19)),
+        (slice(5, 6), 4),
+        (slice(None, None, 3), slice(1, None, 2)),
+        (slice(0, 16), slice(0, 10)),
+    ]
     with set_config(num_threads=threads):
         for i, sel in enumerate(sels):
             v = rng.integers(1, 100, size=ref[sel].shape).astype("i4")
@@ -150,8 +168,11 @@ def test_sigkilled_native_writer_leaves_whole_chunks(tmp_path: Path) -> None:
     assert _native(a)
     last = 1
     for _ in range(4):
-        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(REPO), str(path), str(last)],
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(REPO), str(path), str(last)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert proc.stdout is not None
             assert proc.stdout.readline().strip() == "ready"
@@ -168,7 +189,7 @@ def test_sigkilled_native_writer_leaves_whole_chunks(tmp_path: Path) -> None:
         gens = set()
         for k in keys:
             i, j = map(int, k.split("/")[1:])
-            block = b[4 * i:4 * i + 4, 4 * j:4 * j + 4]  # decodes: a torn file would fail
+            block = b[4 * i : 4 * i + 4, 4 * j : 4 * j + 4]  # decodes: a torn file would fail
             assert len(np.unique(block)) == 1, k
             gens.add(int(block[0, 0]))
         assert max(gens) - min(gens) <= 1 and min(gens) >= last

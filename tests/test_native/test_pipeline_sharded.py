@@ -34,8 +34,9 @@ def _slices(draw: st.DrawFn, n: int) -> slice | int:
     return slice(start, stop, step)
 
 
-def _sharded(shape, inner, mult, *, store, dtype="int32", crc=True, start=False,
-             comp="zstd", fill=7) -> zf.Array:
+def _sharded(
+    shape, inner, mult, *, store, dtype="int32", crc=True, start=False, comp="zstd", fill=7
+) -> zf.Array:
     shards = tuple(i * m for i, m in zip(inner, mult))
     codecs: list = [{"name": "bytes", "configuration": {"endian": "little"}}]
     if comp == "zstd":
@@ -43,11 +44,18 @@ def _sharded(shape, inner, mult, *, store, dtype="int32", crc=True, start=False,
     index_codecs: list = [{"name": "bytes", "configuration": {"endian": "little"}}]
     if crc:
         index_codecs.append({"name": "crc32c"})
-    sharding = {"name": "sharding_indexed", "configuration": {
-        "chunk_shape": list(inner), "codecs": codecs, "index_codecs": index_codecs,
-        "index_location": "start" if start else "end"}}
-    return zf.create(shape=shape, chunks=shards, dtype=dtype, codecs=[sharding],
-                     store=store, fill_value=fill)
+    sharding = {
+        "name": "sharding_indexed",
+        "configuration": {
+            "chunk_shape": list(inner),
+            "codecs": codecs,
+            "index_codecs": index_codecs,
+            "index_location": "start" if start else "end",
+        },
+    }
+    return zf.create(
+        shape=shape, chunks=shards, dtype=dtype, codecs=[sharding], store=store, fill_value=fill
+    )
 
 
 @st.composite
@@ -56,22 +64,39 @@ def _case(draw: st.DrawFn) -> dict:
     shape = tuple(draw(st.integers(1, 12)) for _ in range(ndim))
     inner = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
     mult = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
-    return dict(shape=shape, inner=inner, mult=mult,
-                crc=draw(st.booleans()), start=draw(st.booleans()),
-                comp=draw(st.sampled_from(["zstd", None])),
-                dtype=draw(st.sampled_from(["uint8", "int32", "float64"])),
-                sels=[tuple(draw(_slices(n)) for n in shape) for _ in range(3)],
-                threads=draw(st.sampled_from([1, 2])), seed=draw(st.integers(0, 99)),
-                local=draw(st.booleans()))
+    return dict(
+        shape=shape,
+        inner=inner,
+        mult=mult,
+        crc=draw(st.booleans()),
+        start=draw(st.booleans()),
+        comp=draw(st.sampled_from(["zstd", None])),
+        dtype=draw(st.sampled_from(["uint8", "int32", "float64"])),
+        sels=[tuple(draw(_slices(n)) for n in shape) for _ in range(3)],
+        threads=draw(st.sampled_from([1, 2])),
+        seed=draw(st.integers(0, 99)),
+        local=draw(st.booleans()),
+    )
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(c=_case())
 def test_sharded_matches_numpy_and_python_engine(c: dict, tmp_path_factory) -> None:
     store = LocalStore(tmp_path_factory.mktemp("s")) if c["local"] else MemoryStore()
-    a = _sharded(c["shape"], c["inner"], c["mult"], store=store, dtype=c["dtype"],
-                 crc=c["crc"], start=c["start"], comp=c["comp"])
+    a = _sharded(
+        c["shape"],
+        c["inner"],
+        c["mult"],
+        store=store,
+        dtype=c["dtype"],
+        crc=c["crc"],
+        start=c["start"],
+        comp=c["comp"],
+    )
     assert _native(a)
     rng = np.random.default_rng(c["seed"])
     ref = np.full(c["shape"], 7, dtype=a.dtype)
@@ -137,8 +162,14 @@ def test_sharded_interop_with_zarr_python(tmp_path) -> None:
     a[...] = data
     z = zarr.open_array(str(tmp_path / "a"), mode="r")
     np.testing.assert_array_equal(z[...], data)
-    z2 = zarr.create_array(str(tmp_path / "b"), shape=(20, 18), chunks=(4, 3),
-                           shards=(8, 9), dtype="int32", fill_value=7)
+    z2 = zarr.create_array(
+        str(tmp_path / "b"),
+        shape=(20, 18),
+        chunks=(4, 3),
+        shards=(8, 9),
+        dtype="int32",
+        fill_value=7,
+    )
     z2[...] = data
     b = zf.open(str(tmp_path / "b"), mode="r")
     assert _native(b)

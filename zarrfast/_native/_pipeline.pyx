@@ -25,7 +25,7 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_XDECREF
 from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memmove
 
 from zarrfast._native.libzf cimport *
@@ -250,6 +250,11 @@ cdef class _Views:
         # a present empty value must not look missing (NULL = fill)
         return <const uint8_t *>self.views[i].buf if self.views[i].buf != NULL else _EMPTY
 
+    cdef void release_one(self, Py_ssize_t i):
+        if self.held != NULL and self.held[i]:
+            PyBuffer_Release(&self.views[i])
+            self.held[i] = 0
+
     cdef void release(self):
         cdef Py_ssize_t i
         if self.held == NULL:
@@ -438,6 +443,19 @@ cdef class NativeEngine:
     def key(self, coords):
         return self.prefix + self.metadata.chunk_key(tuple(coords))
 
+    cdef Py_ssize_t _batch_tasks(self, bint cheap):
+        """Chunks per native batch: ``config.batch_size``, or -- for a ``cheap`` batch,
+        one that holds no more memory when it is bigger (workers reading or writing files
+        themselves, or uncompressed chunks of a store that keeps the very bytes built
+        here) -- enough for about 16 MiB of decoded data (at most 4096 chunks), because
+        each batch pays a fixed cost (a pool wake-up and join, per-batch arrays, one
+        store call) that dominates when a chunk is a few KiB.  Sizes below 64 are always
+        taken literally (tests use them to exercise batch boundaries)."""
+        cdef Py_ssize_t size = max(1, int(config.batch_size))
+        if size < 64 or not cheap:
+            return size
+        return max(size, min(4096, (16 << 20) // max(<Py_ssize_t>self.base.chunk_nbytes, 1)))
+
     # ------------------------------------------------------------------ tables
     cdef _Tables _tables(self, object indexer, object arr):
         """Tables for a product indexer against ``arr``, or None if not a pure
@@ -606,9 +624,11 @@ cdef class NativeEngine:
             self._layout(T, &L, True)
             return self._read_sharded(T, &L, base)
         self._layout(T, &L, True)
-        cdef Py_ssize_t size = max(1, int(config.batch_size))
+        cdef Py_ssize_t size
         cdef Py_ssize_t t0 = 0, nt
         paths_of = getattr(self.store, "native_read_paths", None)
+        size = self._batch_tasks(paths_of is not None or (
+            self.trusted_get is not None and self.base.ncodecs == 0))
         if paths_of is not None:
             # the workers read the files themselves: nothing is held between chunks, so
             # the batch size only bounds the key/path lists
@@ -883,12 +903,48 @@ cdef class NativeEngine:
             if d < 0:
                 return
 
-    cdef object _decode_index(self, object buf, str key, object total):
-        try:
-            idx = self.shard_codec.decode_index(buf, self.shard_spec, total)
-        except (DecodeError, ChecksumError) as exc:
-            raise type(exc)(f"{exc} (shard key {key!r})") from exc
-        return np.ascontiguousarray(idx, dtype=np.uint64).reshape(-1)
+    cdef int _parse_index(self, const uint8_t *p, size_t n, uint64_t *iv, str key,
+                          int64_t total) except -1:
+        """Check the shard index bytes p[0:n] (size, crc32c, every present entry inside
+        the data region; total < 0: shard size unknown, then only what the index alone
+        allows) and decode its 2 * ninner entries into iv."""
+        cdef size_t k = <size_t>self.index_nbytes, i, ni = <size_t>self.ninner
+        cdef uint64_t off, nb, lo, hi, h
+        cdef uint32_t crc, want
+        cdef bint has_hi = total >= 0
+        if n != k:
+            raise DecodeError(
+                f"sharding codec: expected exactly {k} bytes of shard index, got {n} "
+                f"(shard key {key!r})")
+        if self.index_crc:
+            crc = zf_crc32c_update(0, p, 16 * ni)
+            want = (<uint32_t>p[16 * ni] | (<uint32_t>p[16 * ni + 1] << 8)
+                    | (<uint32_t>p[16 * ni + 2] << 16) | (<uint32_t>p[16 * ni + 3] << 24))
+            if crc != want:
+                raise ChecksumError(
+                    f"crc32c: checksum mismatch: stored {want:#010x}, computed {crc:#010x} "
+                    f"(shard index; shard key {key!r})")
+        lo = k if self.index_start else 0
+        hi = 0
+        if has_hi:
+            if self.index_start:
+                hi = <uint64_t>total
+            else:
+                hi = <uint64_t>(total - <int64_t>k) if total >= <int64_t>k else 0
+        for i in range(ni):
+            off = _rd64(p + 16 * i, self.index_big)
+            nb = _rd64(p + 16 * i + 8, self.index_big)
+            iv[2 * i] = off
+            iv[2 * i + 1] = nb
+            if off == _ABSENT and nb == _ABSENT:
+                continue
+            if off < lo or off > _ABSENT - nb or (has_hi and (off > hi or nb > hi - off)):
+                where = f"[{lo}, {hi})" if has_hi else f"[{lo}, ...)"
+                raise DecodeError(
+                    f"sharding codec: shard index entry for inner chunk {i} is (offset={off}, "
+                    f"nbytes={nb}); expected both {_ABSENT} (absent) or a byte range inside "
+                    f"the data region {where} of the shard (shard key {key!r})")
+        return 0
 
     cdef _read_sharded(self, _Tables I, zf_batch_layout *L, uint8_t *base):
         shards = self._shards(I)
@@ -911,12 +967,17 @@ cdef class NativeEngine:
         cdef int nd = self.ndim
         cdef Py_ssize_t s, t, t0, n, g
         cdef int64_t[::1] flat
-        cdef const uint64_t[::1] iv
+        cdef uint64_t[::1] iv
+        cdef uint64_t *ivp
+        cdef size_t ki
         cdef uint64_t off, nb, a, b
         cdef const uint8_t *ptr
         cdef size_t ln
         cdef zf_pool *pool
         cdef int workers
+        iv_arr = np.empty(2 * max(self.ninner, 1), dtype=np.uint64)
+        iv = iv_arr
+        ivp = &iv[0]
         flat_arr = np.empty(max(nt, 1), dtype=np.int64)
         flat = flat_arr
         firsts = []
@@ -947,10 +1008,11 @@ cdef class NativeEngine:
                         raise DecodeError(
                             f"sharding codec: expected at least {k} bytes for the shard index, "
                             f"got {ln} (shard key {keys[s]!r})")
-                    mv = memoryview(buf).cast("B")
-                    ib = mv[:k] if self.index_start else mv[<Py_ssize_t>ln - k:]
-                    iv = self._decode_index(ib, keys[s], <Py_ssize_t>ln)
-                    # decode_index checked every present entry lies inside [0, ln)
+                    # the index lies inside the held buffer (ln >= k checked above)
+                    ki = <size_t>self.index_nbytes
+                    self._parse_index(ptr if self.index_start else ptr + (ln - ki), ki,
+                                      ivp, keys[s], <int64_t>ln)
+                    # _parse_index checked every present entry lies inside [0, ln)
                     for t in range(firsts[s], firsts[s] + shards[s][2]):
                         off = iv[2 * flat[t]]
                         nb = iv[2 * flat[t] + 1]
@@ -984,18 +1046,25 @@ cdef class NativeEngine:
         """Index ranged reads for the partially needed shards, then one coalesced ranged
         read per run of their needed inner chunks; fills A.src/A.lens."""
         cdef Py_ssize_t s, t, q, ng
-        cdef const uint64_t[::1] iv
+        cdef uint64_t[::1] iv
         cdef uint64_t off, nb
         cdef const uint8_t *ptr
         cdef size_t ln
+        cdef _Views IV
+        iv_arr = np.empty(2 * max(self.ninner, 1), dtype=np.uint64)
+        iv = iv_arr
         ibufs = self.store.get_ranges([(keys[s], self.index_request) for s in part])
         if len(ibufs) != len(part):
             raise DecodeError(f"store returned {len(ibufs)} values for {len(part)} ranges")
         wanted = []  # (key, offset, nbytes, task)
+        IV = _Views(len(part))
         for q, s in enumerate(part):
             if ibufs[q] is None:
                 continue
-            iv = self._decode_index(ibufs[q], keys[s], None)
+            ptr = IV.take(q, ibufs[q], &ln)
+            # ptr[0:ln] is held by IV while it is parsed
+            self._parse_index(ptr, ln, &iv[0], keys[s], -1)
+            IV.release_one(q)
             for t in range(firsts[s], firsts[s] + shards[s][2]):
                 off = iv[2 * flat[t]]
                 nb = iv[2 * flat[t] + 1]
@@ -1049,17 +1118,18 @@ cdef class NativeEngine:
         cdef zf_batch_layout L
         cdef const uint8_t *base = <const uint8_t *>_array_address(value)
         if self.sharded:
-            # whole shards only; a partly covered shard is read-modify-written by the
-            # Python engine
-            if not all(all(c) for c in T.complete):
-                return self.fallback.write(projections, value, flat_value, write_empty_chunks)
+            whole = all(all(c) for c in T.complete)
             T = self._inner_tables(T)
             self._layout(T, &L, False)
+            if not whole:
+                return self._write_partial_shards(T, &L, base, write_empty_chunks)
             return self._write_sharded(T, &L, base, write_empty_chunks)
         self._layout(T, &L, False)
-        cdef Py_ssize_t size = max(1, int(config.batch_size))
+        cdef Py_ssize_t size
         cdef Py_ssize_t t0 = 0, nt
         paths_of = getattr(self.store, "native_write_paths", None)
+        size = self._batch_tasks(paths_of is not None or (
+            self.trusted_set is not None and self.base.ncodecs == 0))
         if paths_of is not None:
             # the workers encode and write the files themselves (atomically): a batch
             # holds one encoded chunk per worker, so its size only bounds the key lists
@@ -1094,57 +1164,168 @@ cdef class NativeEngine:
         straight into one buffer, compact it, append/prepend the index (+ crc32c) and
         store the shard with one write; all-fill shards are deleted."""
         shards = self._shards(I)
+        cdef Py_ssize_t i0 = 0, i1, ns = len(shards)
+        paths_of = getattr(self.store, "native_write_paths", None)
+        if paths_of is not None and ns >= max(1, int(config.num_threads)):
+            # one shard per worker task, assembled and written (temp + rename) in C;
+            # enough shards to keep every worker busy
+            while i0 < ns:
+                i1 = min(ns, i0 + 256)
+                if not self._write_shard_files(I, L, base, shards[i0:i1], write_empty,
+                                               paths_of, 0):
+                    break
+                i0 = i1
+            if i0 >= ns:
+                return
+            shards = shards[i0:]
         cdef _Writer writer = _Writer()
         try:
             self._encode_shards(I, L, base, write_empty, shards, writer)
         finally:
             writer.finish()
 
+    cdef bint _write_shard_files(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
+                                 list shards, bint write_empty, object paths_of,
+                                 int attempt) except -1:
+        """Whole shards encoded, assembled and written atomically by the C workers (one
+        shard per task); False if the store declined.  All-absent shards are deleted
+        through the store; a directory pruned meanwhile is re-created and the shard
+        written again."""
+        cdef Py_ssize_t ns = len(shards), nt = 0, s, t0
+        cdef int nd = self.ndim
+        cdef zf_shard_layout S
+        cdef int64_t[::1] flat
+        cdef size_t *first = <size_t *>calloc(ns + 1, sizeof(size_t))
+        cdef const char **cpaths = <const char **>calloc(max(1, ns), sizeof(char *))
+        cdef int *status = <int *>calloc(max(1, ns), sizeof(int))
+        cdef int *errnos = <int *>calloc(max(1, ns), sizeof(int))
+        cdef int64_t *failed = <int64_t *>calloc(max(1, ns), sizeof(int64_t))
+        cdef zf_pool *pool
+        cdef int workers, fsync_
+        cdef const char *ctag
+        try:
+            if not (first and cpaths and status and errnos and failed):
+                raise MemoryError()
+            for sh in shards:
+                nt += <Py_ssize_t>sh[2]
+            A = _TaskArrays(nt, nd)
+            flat_arr = np.empty(max(nt, 1), dtype=np.int64)
+            flat = flat_arr
+            t0 = 0
+            for s in range(ns):
+                first[s] = <size_t>t0
+                self._shard_tasks(I, shards[s][1], (<_TaskArrays>A).entries + t0 * nd,
+                                  &flat[t0])
+                t0 += <Py_ssize_t>shards[s][2]
+            first[ns] = <size_t>t0
+            keys = [sh[0] for sh in shards]
+            paths = paths_of(keys, recheck=True) if attempt else paths_of(keys)
+            if paths is None:
+                return False
+            if len(paths) != ns:
+                raise StoreError(f"store returned {len(paths)} paths for {ns} keys")
+            for s in range(ns):
+                # `paths` (a list of bytes) outlives the nogil block below
+                cpaths[s] = <const char *>(<bytes>paths[s])
+            S.ninner = <size_t>self.ninner
+            S.index_nbytes = <size_t>self.index_nbytes
+            S.index_start = self.index_start
+            S.index_big = self.index_big
+            S.index_crc = self.index_crc
+            fsync_ = 1 if getattr(self.store, "fsync", False) else 0
+            tag = _next_tag()
+            ctag = <const char *>(<bytes>tag)
+            pool = _get_pool(max(1, int(config.num_threads)))
+            workers = chunk_threads(ns)
+            # `base` is the caller's (read-only) value array; entries/flat/first are ours
+            # and sized by the shard list; paths/tag are bytes kept alive above; each task
+            # writes only its own shard file (unique temp name) and status slots.
+            with nogil:
+                zf_batch_encode_shards_files(pool, workers, L, &S, base, <size_t>ns, first,
+                                             (<_TaskArrays>A).entries, &flat[0],
+                                             1 if write_empty else 0, cpaths, fsync_, ctag,
+                                             status, errnos, failed)
+            for s in range(ns):
+                if status[s] != ZF_OK and status[s] != ZF_BATCH_DELETE \
+                        and status[s] != ZF_BATCH_IO_ERROR:
+                    where = keys[s]
+                    if failed[s] >= 0:
+                        where = f"{keys[s]}, inner chunk {flat[failed[s]]}"
+                    raise _error(status[s], where, True)
+            retry = [s for s in range(ns)
+                     if status[s] == ZF_BATCH_IO_ERROR and errnos[s] == ENOENT_]
+            if retry and attempt < 32:
+                self._write_shard_files(I, L, base, [shards[s] for s in retry], write_empty,
+                                        paths_of, attempt + 1)
+                for s in retry:
+                    status[s] = ZF_OK
+            for s in range(ns):
+                if status[s] == ZF_BATCH_IO_ERROR:
+                    raise StoreError(f"writing key {keys[s]!r}: {os.strerror(errnos[s])}")
+            to_delete = [keys[s] for s in range(ns) if status[s] == ZF_BATCH_DELETE]
+            if to_delete:
+                self.store.delete_many(to_delete)
+            return True
+        finally:
+            free(first)
+            free(cpaths)
+            free(status)
+            free(errnos)
+            free(failed)
+
     cdef _encode_shards(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
                         bint write_empty, list shards, _Writer writer):
-        cdef Py_ssize_t n, t, nd = self.ndim, pos, data0, total
+        """Each shard: its inner chunks encoded in parallel into bound-sized slots of one
+        staging buffer (reused for every shard, so it is faulted in once), then copied
+        in parallel, compacted, into an exact-size bytes object; index (+ crc32c) added.
+        All-fill inner chunks are absent; a shard with none present is deleted unless
+        write_empty."""
+        cdef Py_ssize_t n, t, nd = self.ndim, pos, data0, total, nmax = 1
         cdef int64_t[::1] flat
         cdef uint8_t *buf
         cdef uint8_t *ip
+        cdef uint8_t *stage = NULL
         cdef size_t bound = self.bound
         cdef zf_pool *pool
         cdef int workers
         cdef size_t *dstlen
-        cdef uint8_t **dst
-        cdef size_t *dstcap
-        cdef const uint8_t **old
-        cdef size_t *oldlen
-        cdef PyObject *owned
+        cdef uint8_t **dst = NULL
+        cdef size_t *dstcap = NULL
+        cdef size_t *offs = NULL
+        cdef const uint8_t **old = NULL
+        cdef size_t *oldlen = NULL
+        cdef PyObject *owned = NULL
         cdef Py_ssize_t k = self.index_nbytes
         cdef Py_ssize_t pending = 0
         cdef bint any_present
         to_set = []
         to_delete = []
-        for key, row, n in shards:
-            A = _TaskArrays(n, nd)
-            flat_arr = np.empty(max(n, 1), dtype=np.int64)
-            flat = flat_arr
-            self._shard_tasks(I, row, (<_TaskArrays>A).entries, &flat[0])
-            for t in range(n):
-                (<_TaskArrays>A).complete[t] = 1
+        for sh in shards:
+            nmax = max(nmax, <Py_ssize_t>sh[2])
+        stage = <uint8_t *>malloc(<size_t>nmax * bound)
+        dst = <uint8_t **>calloc(nmax, sizeof(uint8_t *))
+        dstcap = <size_t *>calloc(nmax, sizeof(size_t))
+        offs = <size_t *>calloc(nmax, sizeof(size_t))
+        old = <const uint8_t **>calloc(nmax, sizeof(uint8_t *))
+        oldlen = <size_t *>calloc(nmax, sizeof(size_t))
+        try:
+            if not (stage and dst and dstcap and offs and old and oldlen):
+                raise MemoryError()
+            pool = _get_pool(max(1, int(config.num_threads)))
             data0 = k if self.index_start else 0
-            owned = zf_bytes_new(NULL, <Py_ssize_t>(n * bound) + k)
-            dst = <uint8_t **>calloc(max(1, n), sizeof(uint8_t *))
-            dstcap = <size_t *>calloc(max(1, n), sizeof(size_t))
-            old = <const uint8_t **>calloc(max(1, n), sizeof(uint8_t *))
-            oldlen = <size_t *>calloc(max(1, n), sizeof(size_t))
-            dstlen = (<_TaskArrays>A).lens
-            try:
-                if not (dst and dstcap and old and oldlen):
-                    raise MemoryError()
-                buf = <uint8_t *>zf_bytes_data(owned)
+            for key, row, n in shards:
+                A = _TaskArrays(n, nd)
+                flat_arr = np.empty(max(n, 1), dtype=np.int64)
+                flat = flat_arr
+                self._shard_tasks(I, row, (<_TaskArrays>A).entries, &flat[0])
                 for t in range(n):
-                    dst[t] = buf + data0 + t * bound
+                    (<_TaskArrays>A).complete[t] = 1
+                    dst[t] = stage + t * bound
                     dstcap[t] = bound
-                pool = _get_pool(max(1, int(config.num_threads)))
+                dstlen = (<_TaskArrays>A).lens
                 workers = chunk_threads(n)
                 # `base` is the caller's value array (read only here); each task writes
-                # only its own bound-sized slot dst[t] of the fresh, unshared `owned`.
+                # only its own bound-sized slot dst[t] of our private staging buffer.
                 with nogil:
                     zf_batch_encode(pool, workers, L, base, <size_t>n,
                                     (<_TaskArrays>A).entries, (<_TaskArrays>A).complete, old,
@@ -1154,52 +1335,240 @@ cdef class NativeEngine:
                     if st != ZF_OK and st != ZF_BATCH_DELETE:
                         raise _error(st, f"{key}, inner chunk {flat[t]}", True)
                 any_present = False
-                # the buffer and the index region are ours alone; slots only move down
+                pos = data0
+                for t in range(n):
+                    if (<_TaskArrays>A).status[t] == ZF_BATCH_DELETE:
+                        dstlen[t] = 0  # nothing to copy
+                        offs[t] = 0
+                        continue
+                    any_present = True
+                    offs[t] = <size_t>pos
+                    pos += <Py_ssize_t>dstlen[t]
+                if not any_present and not write_empty:
+                    to_delete.append(key)
+                    continue
+                total = pos if self.index_start else pos + k  # pos counts a leading index
+                owned = zf_bytes_new(NULL, total)
+                buf = <uint8_t *>zf_bytes_data(owned)
+                # the fresh bytes are ours alone until stored; every task copies its
+                # encoded slot to its own disjoint [offs[t], offs[t] + dstlen[t])
                 with nogil:
-                    pos = data0
-                    ip = buf if self.index_start else NULL
-                    for t in range(n):
-                        if (<_TaskArrays>A).status[t] == ZF_BATCH_DELETE:
-                            continue
-                        any_present = True
-                        if buf + pos != dst[t]:
-                            memmove(buf + pos, dst[t], dstlen[t])
-                        dstcap[t] = <size_t>pos  # reuse: the final offset of task t
-                        pos += <Py_ssize_t>dstlen[t]
-                    total = pos + k
-                    if ip == NULL:
-                        ip = buf + pos
+                    zf_batch_copy_segments(pool, workers, <size_t>n,
+                                           <const uint8_t *const *>dst, dstlen, buf, offs)
+                    ip = buf if self.index_start else buf + pos
                     for t in range(self.ninner):
                         _wr64(ip + 16 * t, _ABSENT, self.index_big)
                         _wr64(ip + 16 * t + 8, _ABSENT, self.index_big)
                     for t in range(n):
                         if (<_TaskArrays>A).status[t] == ZF_BATCH_DELETE:
                             continue
-                        _wr64(ip + 16 * flat[t], dstcap[t], self.index_big)
+                        _wr64(ip + 16 * flat[t], offs[t], self.index_big)
                         _wr64(ip + 16 * flat[t] + 8, dstlen[t], self.index_big)
                     if self.index_crc:
                         _wr32le(ip + 16 * self.ninner,
                                 zf_crc32c_update(0, ip, <size_t>(16 * self.ninner)))
-                if not any_present and not write_empty:
-                    to_delete.append(key)
-                    continue
-                if _PyBytes_Resize(&owned, total) < 0:  # pragma: no cover
-                    raise MemoryError()
                 to_set.append((key, <object>owned))
-                pending += total
-            finally:
                 Py_XDECREF(owned)
                 owned = NULL
-                free(dst)
-                free(dstcap)
-                free(old)
-                free(oldlen)
-            if pending >= (32 << 20):
-                # store on the helper thread while the next shard encodes
-                writer.submit(self.store, to_set, [])
-                to_set = []
-                pending = 0
-        writer.submit(self.store, to_set, to_delete)
+                pending += total
+                if pending >= (32 << 20):
+                    # store on the helper thread while the next shard encodes
+                    writer.submit(self.store, to_set, [])
+                    to_set = []
+                    pending = 0
+            writer.submit(self.store, to_set, to_delete)
+        finally:
+            Py_XDECREF(owned)
+            free(stage)
+            free(dst)
+            free(dstcap)
+            free(offs)
+            free(old)
+            free(oldlen)
+
+    cdef _write_partial_shards(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
+                               bint write_empty):
+        """Read-modify-write of shards the selection covers only partly (any shard of it
+        may also be whole): under the key locks, the old shards of a group are fetched
+        with one get_many; per shard, its index is parsed here, the touched inner chunks
+        are built (partly covered ones merged onto their decoded old version) and encoded
+        in parallel, untouched inner chunks are kept as their raw old bytes, and the shard
+        is reassembled (inner chunk order) with a parallel copy and stored once."""
+        shards = self._shards(I)
+        cdef Py_ssize_t i0 = 0, i1, ns = len(shards), per_group
+        # a group holds its old shards and the new ones: ~64 MiB of decoded-size data
+        per_group = max(1, (64 << 20) // max(1, <Py_ssize_t>(self.ninner * self.base.chunk_nbytes)))
+        while i0 < ns:
+            i1 = min(ns, i0 + per_group)
+            self._rmw_shard_group(I, L, base, write_empty, shards[i0:i1])
+            i0 = i1
+
+    cdef _rmw_shard_group(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
+                          bint write_empty, list shards):
+        cdef Py_ssize_t ns = len(shards), s, n, t, j, d, nmax = 1, pos, total
+        cdef Py_ssize_t k = self.index_nbytes, ni = self.ninner
+        cdef int nd = self.ndim
+        cdef int64_t[::1] flat
+        cdef int64_t[::1] tmap
+        cdef uint64_t[::1] iv
+        cdef size_t bound = self.bound, ln
+        cdef const uint8_t *ptr
+        cdef uint8_t *stage = NULL
+        cdef uint8_t **dst = NULL
+        cdef size_t *dstcap = NULL
+        cdef const uint8_t **old = NULL
+        cdef size_t *oldlen = NULL
+        cdef const uint8_t **seg = NULL
+        cdef size_t *seglen = NULL
+        cdef size_t *segoff = NULL
+        cdef uint8_t *buf
+        cdef uint8_t *ip
+        cdef PyObject *owned = NULL
+        cdef zf_pool *pool
+        cdef int workers
+        cdef bint present, any_present
+        cdef const int64_t *cnt
+        cdef const int64_t *stp
+        cdef int32_t e
+        keys = [sh[0] for sh in shards]
+        for sh in shards:
+            nmax = max(nmax, <Py_ssize_t>sh[2])
+        iv_arr = np.empty(2 * max(ni, 1), dtype=np.uint64)
+        iv = iv_arr
+        map_arr = np.empty(max(ni, 1), dtype=np.int64)
+        tmap = map_arr
+        V = _Views(ns)
+        lockf = self.fallback._locks
+        # fixed order so two writers never deadlock on each other's stripes
+        locks = sorted({id(lk): lk for lk in (lockf(key) for key in keys)}.values(), key=id)
+        for lk in locks:
+            lk.acquire()
+        stage = <uint8_t *>malloc(<size_t>nmax * bound)
+        dst = <uint8_t **>calloc(nmax, sizeof(uint8_t *))
+        dstcap = <size_t *>calloc(nmax, sizeof(size_t))
+        old = <const uint8_t **>calloc(nmax, sizeof(uint8_t *))
+        oldlen = <size_t *>calloc(nmax, sizeof(size_t))
+        seg = <const uint8_t **>calloc(max(ni, 1), sizeof(uint8_t *))
+        seglen = <size_t *>calloc(max(ni, 1), sizeof(size_t))
+        segoff = <size_t *>calloc(max(ni, 1), sizeof(size_t))
+        to_set = []
+        to_delete = []
+        try:
+            if not (stage and dst and dstcap and old and oldlen and seg and seglen and segoff):
+                raise MemoryError()
+            olds = self.store.get_many(keys)
+            if len(olds) != ns:
+                raise DecodeError(f"store returned {len(olds)} values for {ns} keys")
+            pool = _get_pool(max(1, int(config.num_threads)))
+            for s in range(ns):
+                key, row, n = shards[s]
+                A = _TaskArrays(n, nd)
+                flat_arr = np.empty(max(n, 1), dtype=np.int64)
+                flat = flat_arr
+                self._shard_tasks(I, row, (<_TaskArrays>A).entries, &flat[0])
+                present = olds[s] is not None
+                if present:
+                    ptr = V.take(s, olds[s], &ln)
+                    if <Py_ssize_t>ln < k:
+                        raise DecodeError(
+                            f"sharding codec: expected at least {k} bytes for the shard "
+                            f"index, got {ln} (shard key {key!r})")
+                    # the index lies inside the held buffer (ln >= k)
+                    self._parse_index(ptr if self.index_start else ptr + (ln - <size_t>k),
+                                      <size_t>k, &iv[0], key, <int64_t>ln)
+                for j in range(ni):
+                    tmap[j] = -1
+                for t in range(n):
+                    # an inner chunk is complete when every dim covers all of it
+                    (<_TaskArrays>A).complete[t] = 1
+                    for d in range(nd):
+                        e = (<_TaskArrays>A).entries[t * nd + d]
+                        if I.dims[d].count[e] != self.chunk_shape[d] or I.dims[d].cstep[e] != 1:
+                            (<_TaskArrays>A).complete[t] = 0
+                    j = flat[t]
+                    tmap[j] = t
+                    old[t] = NULL
+                    oldlen[t] = 0
+                    if present and not (<_TaskArrays>A).complete[t] and not (
+                            iv[2 * j] == _ABSENT and iv[2 * j + 1] == _ABSENT):
+                        # _parse_index checked the entry lies inside the held shard
+                        old[t] = ptr + iv[2 * j]
+                        oldlen[t] = <size_t>iv[2 * j + 1]
+                    dst[t] = stage + t * bound
+                    dstcap[t] = bound
+                workers = chunk_threads(n)
+                # `base` is the caller's value array, old inner chunks point into shards
+                # held by V; each task writes only its own slot dst[t] of our staging buffer
+                with nogil:
+                    zf_batch_encode(pool, workers, L, base, <size_t>n,
+                                    (<_TaskArrays>A).entries, (<_TaskArrays>A).complete, old,
+                                    oldlen, 0, dst, dstcap, (<_TaskArrays>A).lens,
+                                    (<_TaskArrays>A).status)
+                for t in range(n):
+                    st = (<_TaskArrays>A).status[t]
+                    if st != ZF_OK and st != ZF_BATCH_DELETE:
+                        raise _error(st, f"{key}, inner chunk {flat[t]}", old[t] == NULL)
+                # the new shard: inner chunks in order, touched ones re-encoded, the
+                # others their old bytes
+                pos = k if self.index_start else 0
+                any_present = False
+                for j in range(ni):
+                    t = tmap[j]
+                    seglen[j] = 0
+                    seg[j] = NULL
+                    if t >= 0:
+                        if (<_TaskArrays>A).status[t] != ZF_BATCH_DELETE:
+                            seg[j] = dst[t]
+                            seglen[j] = (<_TaskArrays>A).lens[t]
+                    elif present and not (iv[2 * j] == _ABSENT and iv[2 * j + 1] == _ABSENT):
+                        seg[j] = ptr + iv[2 * j]
+                        seglen[j] = <size_t>iv[2 * j + 1]
+                    if seg[j] != NULL:
+                        any_present = True
+                        segoff[j] = <size_t>pos
+                        pos += <Py_ssize_t>seglen[j]
+                if not any_present and not write_empty:
+                    if present:
+                        to_delete.append(key)
+                    continue
+                total = pos if self.index_start else pos + k  # pos counts a leading index
+                owned = zf_bytes_new(NULL, total)
+                buf = <uint8_t *>zf_bytes_data(owned)
+                workers = chunk_threads(ni)
+                # the fresh bytes are ours alone; sources are our staging slots or the
+                # held old shard; every segment goes to its own disjoint range
+                with nogil:
+                    zf_batch_copy_segments(pool, workers, <size_t>ni,
+                                           <const uint8_t *const *>seg, seglen, buf, segoff)
+                    ip = buf if self.index_start else buf + pos
+                    for j in range(ni):
+                        _wr64(ip + 16 * j, segoff[j] if seg[j] != NULL else _ABSENT,
+                              self.index_big)
+                        _wr64(ip + 16 * j + 8, seglen[j] if seg[j] != NULL else _ABSENT,
+                              self.index_big)
+                    if self.index_crc:
+                        _wr32le(ip + 16 * ni, zf_crc32c_update(0, ip, <size_t>(16 * ni)))
+                to_set.append((key, <object>owned))
+                Py_XDECREF(owned)
+                owned = NULL
+            V.release()
+            if to_set:
+                self.store.set_many(to_set)
+            if to_delete:
+                self.store.delete_many(to_delete)
+        finally:
+            Py_XDECREF(owned)
+            V.release()
+            for lk in reversed(locks):
+                lk.release()
+            free(stage)
+            free(dst)
+            free(dstcap)
+            free(old)
+            free(oldlen)
+            free(seg)
+            free(seglen)
+            free(segoff)
 
     cdef bint _write_files(self, _Tables T, zf_batch_layout *L, const uint8_t *base,
                            Py_ssize_t t0, Py_ssize_t nt, bint write_empty,

@@ -69,7 +69,9 @@ def build_plan(metadata: Any, kinds: dict[str, int]) -> dict[str, Any] | None:
     return plan
 
 
-def _chain_plan(spec: Any, chain: Any, metadata: Any, kinds: dict[str, int]) -> dict[str, Any] | None:
+def _chain_plan(
+    spec: Any, chain: Any, metadata: Any, kinds: dict[str, int]
+) -> dict[str, Any] | None:
     dtype = np.dtype(spec.dtype)
     if spec.vlen is not None or dtype.kind == "O" or dtype.itemsize == 0 or dtype.hasobject:
         return None
@@ -136,8 +138,14 @@ def _chain_plan(spec: Any, chain: Any, metadata: Any, kinds: dict[str, int]) -> 
     }
 
 
-def maybe_engine(metadata: Any, store: Any, path: str, fallback: Any = None,
-                 range_request: Any = None, coalesce_gap: int = 64 * 1024) -> Any:
+def maybe_engine(
+    metadata: Any,
+    store: Any,
+    path: str,
+    fallback: Any = None,
+    range_request: Any = None,
+    coalesce_gap: int = 64 * 1024,
+) -> Any:
     """A NativeEngine for this array, or None (unsupported chain / no extension).
 
     ``fallback`` is the Python engine used for what the native one does not cover

@@ -126,6 +126,22 @@ cdef extern from "zf_batch.h" nogil:
                                const size_t *oldlen, int write_empty,
                                const char *const *paths, int fsync_, const char *tag,
                                int *status, int *errnos)
+    ctypedef struct zf_shard_layout:
+        size_t ninner
+        size_t index_nbytes
+        int index_start
+        int index_big
+        int index_crc
+    void zf_batch_encode_shards_files(zf_pool *pool, int maxworkers,
+                                      const zf_batch_layout *L, const zf_shard_layout *S,
+                                      const uint8_t *inp, size_t nshards, const size_t *first,
+                                      const int32_t *entries, const int64_t *flat,
+                                      int write_empty, const char *const *paths, int fsync_,
+                                      const char *tag, int *status, int *errnos,
+                                      int64_t *failed)
+    void zf_batch_copy_segments(zf_pool *pool, int maxworkers, size_t n,
+                                const uint8_t *const *src, const size_t *len, uint8_t *dst,
+                                const size_t *dst_off)
     void zf_batch_decode_raw(zf_pool *pool, int maxworkers, const zf_codec_step *codec,
                              size_t ntasks, const uint8_t *const *src, const size_t *srclen,
                              uint8_t *out, size_t size, int *status)

@@ -14,7 +14,7 @@ from zarrfast.core import indexing
 from zarrfast.core.indexing import IndexingMode
 from zarrfast.core.metadata.common import ArrayMetadata
 from zarrfast.core.node import Node
-from zarrfast.core.pipeline import select_engine
+from zarrfast.core.pipeline import aligned_empty, select_engine
 from zarrfast.errors import (
     SelectionError,
     ShapeMismatchError,
@@ -214,7 +214,8 @@ class Array(Node):
 
     # ------------------------------------------------------------------ reading
     def _empty_out(self, shape: tuple[int, ...]) -> np.ndarray:
-        return np.empty(shape, dtype=self.dtype)
+        # Cache-line aligned so decoders scattering rows never split a line with a neighbour.
+        return aligned_empty(shape, self.dtype)
 
     def _get(self, selection: Any, mode: IndexingMode) -> Any:
         idx = indexing.make_indexer(selection, self.shape, self.chunks_for_io, mode)

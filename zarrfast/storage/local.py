@@ -191,9 +191,7 @@ class LocalStore(Store):
             raise map_os_error(exc, "opening root", self._root_str) from exc
         else:
             if not stat.S_ISDIR(st.st_mode):
-                raise StoreError(
-                    f"expected a directory at root '{self._root_str}', found a file"
-                )
+                raise StoreError(f"expected a directory at root '{self._root_str}', found a file")
 
     @property
     def root(self) -> Path:
@@ -287,19 +285,15 @@ class LocalStore(Store):
         """Total size of every file whose key starts with ``prefix``."""
         total = 0
         for _key, entry in self._walk_prefix(prefix):
-            try:
+            with contextlib.suppress(FileNotFoundError):  # deleted while we walked
                 total += entry.stat().st_size
-            except FileNotFoundError:  # deleted while we walked
-                pass
         return total
 
     def get_many(self, keys: Sequence[str]) -> list[Buffer | None]:
         """Values for ``keys`` in order; large batches are read on a thread pool."""
         return self.get_ranges([(k, None) for k in keys])
 
-    def get_ranges(
-        self, requests: Sequence[tuple[str, ByteRequest | None]]
-    ) -> list[Buffer | None]:
+    def get_ranges(self, requests: Sequence[tuple[str, ByteRequest | None]]) -> list[Buffer | None]:
         """Values or byte ranges for ``(key, range)`` pairs, in order."""
         jobs = [(self._path(k), r) for k, r in requests]
         self._check_open()
@@ -343,7 +337,7 @@ class LocalStore(Store):
         cls = type(self)
         if cls is not LocalStore and (
             cls._read is not LocalStore._read
-            or cls.borrow_many is not LocalStore.borrow_many  # type: ignore[comparison-overlap]
+            or cls.borrow_many is not LocalStore.borrow_many
             or cls.get is not LocalStore.get
             or cls._path is not LocalStore._path
         ):
@@ -367,14 +361,17 @@ class LocalStore(Store):
         change how values are written get ``None`` (they are written through the store).
         """
         cls = type(self)
-        if self._read_only or (cls is not LocalStore and (
-            cls._write is not LocalStore._write
-            or cls._write_once is not LocalStore._write_once
-            or cls.set is not LocalStore.set
-            or cls.set_many is not LocalStore.set_many
-            or cls._path is not LocalStore._path
-            or cls._makedirs is not LocalStore._makedirs
-        )):
+        if self._read_only or (
+            cls is not LocalStore
+            and (
+                cls._write is not LocalStore._write
+                or cls._write_once is not LocalStore._write_once
+                or cls.set is not LocalStore.set
+                or cls.set_many is not LocalStore.set_many
+                or cls._path is not LocalStore._path
+                or cls._makedirs is not LocalStore._makedirs
+            )
+        ):
             return None
         paths = [self._path(k) for k in keys]
         self._check_writable()
@@ -694,7 +691,7 @@ def _pread_exact(fd: int, offset: int, length: int) -> bytes:
         return b""
     pread = getattr(os, "pread", None)
     if pread is not None:
-        first = pread(fd, length, offset)
+        first: bytes = pread(fd, length, offset)
         if len(first) == length or not first:
             return first
         chunks = [first]
