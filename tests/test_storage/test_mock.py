@@ -343,12 +343,30 @@ def test_retry_set_many_only_failed_keys() -> None:
 
 
 def test_total_timeout(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    r = RetryingStore(
-        MockStore(error_mode="always"), retries=100, backoff=(10, 10), total_timeout=1.0
-    )
-    with pytest.raises(TransientStoreError):
-        r.get("a")
-    assert r.retry_count == 0
+    # A fake clock that only advances when RetryingStore sleeps: the retries must stop
+    # before the sleeps would overrun total_timeout, whatever the jittered delays are.
+    import zarrfast.storage.retrying as retrying_mod
+
+    clock = [0.0]
+
+    def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    monkeypatch.setattr(retrying_mod.time, "sleep", fake_sleep)
+    monkeypatch.setattr(retrying_mod.time, "monotonic", lambda: clock[0])
+    for seed in range(20):
+        clock[0] = 0.0
+        r = RetryingStore(
+            MockStore(error_mode="always"),
+            retries=100,
+            backoff=(0.5, 10),
+            total_timeout=1.0,
+            seed=seed,
+        )
+        with pytest.raises(TransientStoreError, match="total_timeout"):
+            r.get("a")
+        assert clock[0] <= 1.0
+        assert r.retry_count < 100
 
 
 def test_storage_mock_with_retries_through_create() -> None:
