@@ -300,54 +300,56 @@ static void zf_scratch_free(zf_scratch *s, int maxworkers, zf_pool *pool) {
     free(s);
 }
 
+/* Zero B and set what every batch entry point shares. */
+static void zf_batch_ctx_init(zf_batch_ctx *B, const zf_batch_layout *L,
+                              const int32_t *entries, int *status) {
+    memset(B, 0, sizeof(*B));
+    B->L = L;
+    B->lowest = zf_lowest_codec(L);
+    B->entries = entries;
+    B->status = status;
+}
+
+/* Run fn over ntasks with per-worker scratch; with no memory or a layout of too many
+ * dimensions, set every task's status to the error instead. */
+static void zf_batch_run(zf_batch_ctx *B, zf_pool *pool, int maxworkers, size_t ntasks,
+                         zf_task_fn fn) {
+    size_t t;
+    B->scratch = zf_scratch_new(maxworkers, pool);
+    if (!B->scratch || B->L->ndim > ZF_NDCOPY_MAXDIM) {
+        for (t = 0; t < ntasks; t++) B->status[t] = B->scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
+        free(B->scratch);
+        return;
+    }
+    zf_pool_for(pool, ntasks, maxworkers, fn, B);
+    zf_scratch_free(B->scratch, maxworkers, pool);
+}
+
 void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, uint8_t *out,
                      size_t ntasks, const int32_t *entries, const uint8_t *const *src,
                      const size_t *srclen, int *status) {
     zf_batch_ctx B;
-    size_t t;
-    memset(&B, 0, sizeof(B));
-    B.L = L;
-    B.lowest = zf_lowest_codec(L);
+    zf_batch_ctx_init(&B, L, entries, status);
     B.out = out;
     B.src = src;
     B.srclen = srclen;
-    B.entries = entries;
-    B.status = status;
-    B.scratch = zf_scratch_new(maxworkers, pool);
-    if (!B.scratch || L->ndim > ZF_NDCOPY_MAXDIM) {
-        for (t = 0; t < ntasks; t++) status[t] = B.scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
-        free(B.scratch);
-        return;
-    }
-    zf_pool_for(pool, ntasks, maxworkers, zf_decode_task, &B);
-    zf_scratch_free(B.scratch, maxworkers, pool);
+    zf_batch_run(&B, pool, maxworkers, ntasks, zf_decode_task);
 }
 
 void zf_batch_decode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
                            uint8_t *out, size_t ntasks, const int32_t *entries,
                            const char *const *paths, int *status, int *errnos) {
     zf_batch_ctx B;
-    size_t t;
 #ifdef _WIN32
+    size_t t;
     for (t = 0; t < ntasks; t++) status[t] = ZF_ERR_UNSUPPORTED;
     (void)pool; (void)maxworkers; (void)L; (void)out; (void)entries; (void)paths; (void)errnos;
 #else
-    memset(&B, 0, sizeof(B));
-    B.L = L;
-    B.lowest = zf_lowest_codec(L);
+    zf_batch_ctx_init(&B, L, entries, status);
     B.out = out;
     B.paths = paths;
     B.errnos = errnos;
-    B.entries = entries;
-    B.status = status;
-    B.scratch = zf_scratch_new(maxworkers, pool);
-    if (!B.scratch || L->ndim > ZF_NDCOPY_MAXDIM) {
-        for (t = 0; t < ntasks; t++) status[t] = B.scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
-        free(B.scratch);
-        return;
-    }
-    zf_pool_for(pool, ntasks, maxworkers, zf_decode_file_task, &B);
-    zf_scratch_free(B.scratch, maxworkers, pool);
+    zf_batch_run(&B, pool, maxworkers, ntasks, zf_decode_file_task);
 #endif
 }
 
@@ -511,10 +513,7 @@ void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
                      int write_empty, uint8_t *const *dst, const size_t *dstcap,
                      size_t *dstlen, int *status) {
     zf_batch_ctx B;
-    size_t t;
-    memset(&B, 0, sizeof(B));
-    B.L = L;
-    B.lowest = zf_lowest_codec(L);
+    zf_batch_ctx_init(&B, L, entries, status);
     B.in = in;
     B.complete = complete;
     B.old = old;
@@ -523,16 +522,7 @@ void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
     B.dst = dst;
     B.dstcap = dstcap;
     B.dstlen = dstlen;
-    B.entries = entries;
-    B.status = status;
-    B.scratch = zf_scratch_new(maxworkers, pool);
-    if (!B.scratch || L->ndim > ZF_NDCOPY_MAXDIM) {
-        for (t = 0; t < ntasks; t++) status[t] = B.scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
-        free(B.scratch);
-        return;
-    }
-    zf_pool_for(pool, ntasks, maxworkers, zf_encode_task, &B);
-    zf_scratch_free(B.scratch, maxworkers, pool);
+    zf_batch_run(&B, pool, maxworkers, ntasks, zf_encode_task);
 }
 
 void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
@@ -541,16 +531,14 @@ void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
                            const size_t *oldlen, int write_empty, const char *const *paths,
                            int fsync_, const char *tag, int *status, int *errnos) {
     zf_batch_ctx B;
-    size_t t;
 #ifdef _WIN32
+    size_t t;
     for (t = 0; t < ntasks; t++) status[t] = ZF_ERR_UNSUPPORTED;
     (void)pool; (void)maxworkers; (void)L; (void)in; (void)entries; (void)complete;
     (void)old; (void)oldlen; (void)write_empty; (void)paths; (void)fsync_; (void)tag;
     (void)errnos;
 #else
-    memset(&B, 0, sizeof(B));
-    B.L = L;
-    B.lowest = zf_lowest_codec(L);
+    zf_batch_ctx_init(&B, L, entries, status);
     B.in = in;
     B.complete = complete;
     B.old = old;
@@ -560,16 +548,7 @@ void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
     B.fsync = fsync_;
     B.tag = tag;
     B.errnos = errnos;
-    B.entries = entries;
-    B.status = status;
-    B.scratch = zf_scratch_new(maxworkers, pool);
-    if (!B.scratch || L->ndim > ZF_NDCOPY_MAXDIM) {
-        for (t = 0; t < ntasks; t++) status[t] = B.scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
-        free(B.scratch);
-        return;
-    }
-    zf_pool_for(pool, ntasks, maxworkers, zf_encode_file_task, &B);
-    zf_scratch_free(B.scratch, maxworkers, pool);
+    zf_batch_run(&B, pool, maxworkers, ntasks, zf_encode_file_task);
 #endif
 }
 
@@ -682,11 +661,9 @@ void zf_batch_encode_shards_files(zf_pool *pool, int maxworkers, const zf_batch_
 #else
     uint8_t *ones = NULL, *marks = NULL;
     size_t *spans = NULL;
-    memset(&B, 0, sizeof(B));
     ntasks = first[nshards];
-    B.L = L;
+    zf_batch_ctx_init(&B, L, entries, status);
     B.S = S;
-    B.lowest = zf_lowest_codec(L);
     B.in = in;
     B.write_empty = 0; /* per inner chunk: all-fill ones are left out of the shard */
     B.keep_empty_shards = write_empty;
@@ -694,8 +671,6 @@ void zf_batch_encode_shards_files(zf_pool *pool, int maxworkers, const zf_batch_
     B.fsync = fsync_;
     B.tag = tag;
     B.errnos = errnos;
-    B.entries = entries;
-    B.status = status;
     B.first = first;
     B.flat = flat;
     B.failed = failed;

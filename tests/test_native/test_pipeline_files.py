@@ -4,16 +4,13 @@ raw-decode ceiling helper, against numpy and the stores' own semantics."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import zarrfast as zf
+from tests.test_native._helpers import sigkill_when_ready
 from zarrfast.config import set_config
 from zarrfast.errors import DecodeError, InvalidKeyError
 from zarrfast.storage.local import TEMP_PREFIX, LocalStore
@@ -168,20 +165,7 @@ def test_sigkilled_native_writer_leaves_whole_chunks(tmp_path: Path) -> None:
     assert _native(a)
     last = 1
     for _ in range(4):
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(REPO), str(path), str(last)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready"
-            time.sleep(0.15)
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            if proc.stdout is not None:
-                proc.stdout.close()
+        sigkill_when_ready([_WRITER, str(REPO), str(path), str(last)])
         b = zf.open(store=LocalStore(path, read_only=True))
         store = b.store
         keys = [f"c/{i}/{j}" for i in range(16) for j in range(16)]

@@ -5,16 +5,13 @@ layout rules and a SIGKILLed writer."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import zarrfast as zf
+from tests.test_native._helpers import sigkill_when_ready
 from zarrfast.config import set_config
 from zarrfast.core.pipeline import PythonEngine
 from zarrfast.errors import ChecksumError, DecodeError
@@ -234,20 +231,7 @@ def test_sigkilled_native_shard_writer_leaves_whole_shards(tmp_path: Path, mode)
         a[...] = 1
     last = 1
     for _ in range(4):
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _WRITER, str(REPO), str(path), str(last), mode],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready"
-            time.sleep(0.15)
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            if proc.stdout is not None:
-                proc.stdout.close()
+        sigkill_when_ready([_WRITER, str(REPO), str(path), str(last), mode])
         b = zf.open(store=LocalStore(path, read_only=True))
         keys = [f"c/{i}/{j}" for i in range(4) for j in range(4)]
         assert sorted(b.store.list_prefix("c/")) == sorted(keys)

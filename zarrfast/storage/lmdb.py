@@ -88,6 +88,7 @@ from zarrfast.errors import (
     StoreClosedError,
     StoreError,
 )
+from zarrfast.storage._util import as_write_buffer as _as_write_buffer
 
 __all__ = ["DEFAULT_MAP_SIZE", "LMDBStore"]
 
@@ -102,18 +103,6 @@ _MAX_GROW_ATTEMPTS = 48
 
 
 # --------------------------------------------------------------------------- helpers
-def _as_write_buffer(key: str, value: Buffer) -> memoryview:
-    try:
-        mv = memoryview(value)
-    except TypeError:
-        raise TypeError(
-            f"expected a bytes-like value for key {key!r}, got {type(value).__name__}"
-        ) from None
-    if not mv.c_contiguous:
-        mv = memoryview(mv.tobytes())
-    return mv.cast("B") if (mv.format != "B" or mv.ndim != 1) else mv
-
-
 class _Gate:
     """Counts this process's open LMDB transactions; ``exclusive()`` waits for none.
 

@@ -31,6 +31,7 @@ from zarrfast.errors import (
     NodeNotFoundError,
     StoreError,
 )
+from zarrfast.storage._util import as_write_buffer as _as_write_buffer
 
 __all__ = ["TEMP_PREFIX", "LocalStore"]
 
@@ -92,18 +93,6 @@ def _temp_name(kind: str = "") -> str:
     # pid + thread id + randomness: unique across threads, processes and hosts sharing
     # a network filesystem; short enough to stay under NAME_MAX.
     return f"{TEMP_PREFIX}{kind}{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(6)}"
-
-
-def _as_write_buffer(key: str, value: Buffer) -> memoryview:
-    try:
-        mv = memoryview(value)
-    except TypeError:
-        raise TypeError(
-            f"expected a bytes-like value for key {key!r}, got {type(value).__name__}"
-        ) from None
-    if not mv.c_contiguous:
-        mv = memoryview(mv.tobytes())
-    return mv.cast("B") if (mv.format != "B" or mv.ndim != 1) else mv
 
 
 class LocalStore(Store):

@@ -39,7 +39,7 @@ import asyncio
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -343,25 +343,35 @@ class CodecPipeline(ZCodecPipeline):
         return arr
 
     # ------------------------------------------------------------------ read
-    async def read(
+    async def _batched(
         self,
         batch_info: Iterable[tuple[Any, Any, Any, Any, bool]],
-        out: NDBuffer,
-        drop_axes: tuple[int, ...] = (),
+        buf: NDBuffer,
+        drop_axes: tuple[int, ...],
+        fallback: Callable[..., Awaitable[None]],
+        one_batch: Callable[..., Awaitable[None]],
     ) -> None:
+        """Plan the batch; hand it whole to ``fallback`` when the plan says so, else run
+        ``one_batch`` over slices of ``codec_pipeline.batch_size`` items."""
         batch = list(batch_info)
         if not batch:
             return
         plan = self._plan([b[1] for b in batch])
         if isinstance(plan, str):
             _count(plan)
-            await self.fallback.read(batch, out, drop_axes)
+            await fallback(batch, buf, drop_axes)
             return
         size = max(int(zconfig.get("codec_pipeline.batch_size")), 64)
         for start in range(0, len(batch), size):
-            await self._read_batch(
-                batch[start : start + size], plan[start : start + size], out, drop_axes
-            )
+            await one_batch(batch[start : start + size], plan[start : start + size], buf, drop_axes)
+
+    async def read(
+        self,
+        batch_info: Iterable[tuple[Any, Any, Any, Any, bool]],
+        out: NDBuffer,
+        drop_axes: tuple[int, ...] = (),
+    ) -> None:
+        await self._batched(batch_info, out, drop_axes, self.fallback.read, self._read_batch)
 
     async def _read_batch(
         self, batch: list[Any], plan: list[Any], out: NDBuffer, drop_axes: tuple[int, ...]
@@ -441,19 +451,7 @@ class CodecPipeline(ZCodecPipeline):
         value: NDBuffer,
         drop_axes: tuple[int, ...] = (),
     ) -> None:
-        batch = list(batch_info)
-        if not batch:
-            return
-        plan = self._plan([b[1] for b in batch])
-        if isinstance(plan, str):
-            _count(plan)
-            await self.fallback.write(batch, value, drop_axes)
-            return
-        size = max(int(zconfig.get("codec_pipeline.batch_size")), 64)
-        for start in range(0, len(batch), size):
-            await self._write_batch(
-                batch[start : start + size], plan[start : start + size], value, drop_axes
-            )
+        await self._batched(batch_info, value, drop_axes, self.fallback.write, self._write_batch)
 
     async def _write_batch(
         self, batch: list[Any], plan: list[Any], value: NDBuffer, drop_axes: tuple[int, ...]
