@@ -6,121 +6,29 @@ written under the same key, must read back through zarr-python.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-import types
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-# ``zarrfast.codecs/__init__`` imports every codec module; while some are still being
-# written it may not import.  Then load the modules this test needs on their own (via a
-# bare package stub, removed again afterwards) and register them by hand, with small
-# test-local crc32c/zstd codecs standing in for the missing real ones.
-_STUBS: list[str] = []
-try:
-    import zarrfast.codecs  # noqa: F401
-
-    _PACKAGE_OK = True
-except ImportError:
-    _PACKAGE_OK = False
-    _root = Path(__file__).resolve().parents[2] / "zarrfast"
-    for _name, _dir in (("zarrfast", _root), ("zarrfast.codecs", _root / "codecs")):
-        if _name not in sys.modules:
-            _mod = types.ModuleType(_name)
-            _mod.__path__ = [str(_dir)]  # type: ignore[attr-defined]
-            sys.modules[_name] = _mod
-            _STUBS.append(_name)
-
-# These imports must follow the package stubs above, hence the E402 exemptions.
-from zarrfast.abc.codec import BytesBytesCodec, ChunkSpec  # noqa: E402
-from zarrfast.abc.store import RangeByteRequest, SuffixByteRequest  # noqa: E402
-from zarrfast.codecs import registry  # noqa: E402
-from zarrfast.codecs.bytes import BytesCodec  # noqa: E402
-from zarrfast.codecs.sharding import MAX_UINT64, ShardingCodec  # noqa: E402
-from zarrfast.codecs.transpose import TransposeCodec  # noqa: E402
-from zarrfast.config import set_config  # noqa: E402
-from zarrfast.errors import (  # noqa: E402
+from zarrfast.abc.codec import ChunkSpec
+from zarrfast.abc.store import RangeByteRequest, SuffixByteRequest
+from zarrfast.codecs import registry
+from zarrfast.codecs.bytes import BytesCodec
+from zarrfast.codecs.sharding import MAX_UINT64, ShardingCodec
+from zarrfast.codecs.transpose import TransposeCodec
+from zarrfast.config import set_config
+from zarrfast.errors import (
     ChecksumError,
     CodecError,
     DecodeError,
-    RegistryError,
     SelectionError,
 )
-
-for _name in _STUBS:
-    del sys.modules[_name]
-
-
-class _TestCrc32cCodec(BytesBytesCodec):
-    """Stand-in for zarrfast.codecs.crc32c while the package does not import."""
-
-    name: ClassVar[str] = "crc32c"
-
-    def to_config(self) -> dict[str, Any]:
-        return {"name": "crc32c"}
-
-    def encoded_size(self, input_nbytes: int) -> int:
-        return input_nbytes + 4
-
-    def encode(self, data):  # type: ignore[no-untyped-def]
-        import crc32c
-
-        raw = bytes(data)
-        return raw + crc32c.crc32c(raw).to_bytes(4, "little")
-
-    def decode(self, data, expected_size=None):  # type: ignore[no-untyped-def]
-        import crc32c
-
-        raw = bytes(data)
-        if len(raw) < 4:
-            raise DecodeError(f"crc32c: expected at least 4 bytes, got {len(raw)}")
-        body, stored = raw[:-4], int.from_bytes(raw[-4:], "little")
-        if crc32c.crc32c(body) != stored:
-            raise ChecksumError("crc32c: checksum mismatch")
-        return body
-
-
-class _TestZstdCodec(BytesBytesCodec):
-    """Stand-in for zarrfast.codecs.zstd while the package does not import."""
-
-    name: ClassVar[str] = "zstd"
-
-    def __init__(self, level: int = 0, checksum: bool = False) -> None:
-        self.level = level
-        self.checksum = checksum
-
-    def to_config(self) -> dict[str, Any]:
-        return {"name": "zstd", "configuration": {"level": self.level, "checksum": self.checksum}}
-
-    def encode(self, data):  # type: ignore[no-untyped-def]
-        import zstandard
-
-        params = zstandard.ZstdCompressionParameters.from_level(
-            self.level, write_checksum=self.checksum, write_content_size=True
-        )
-        return zstandard.ZstdCompressor(compression_params=params).compress(bytes(data))
-
-    def decode(self, data, expected_size=None):  # type: ignore[no-untyped-def]
-        import zstandard
-
-        try:
-            return zstandard.ZstdDecompressor().decompress(
-                bytes(data), max_output_size=expected_size or 1 << 30
-            )
-        except zstandard.ZstdError as exc:
-            raise DecodeError(f"zstd: {exc}") from exc
-
-
-if not _PACKAGE_OK:
-    for _cls in (BytesCodec, TransposeCodec, ShardingCodec, _TestCrc32cCodec, _TestZstdCodec):
-        with contextlib.suppress(RegistryError):
-            registry.register_codec(_cls)
 
 ZstdCodec = registry.get_codec_class("zstd", 3)
 Crc32cCodec = registry.get_codec_class("crc32c", 3)
