@@ -34,7 +34,16 @@ EXTENSIONS: list[tuple[str, str, list[str]]] = [
     (
         "zarrfast._native._pipeline",
         "zarrfast/_native/_pipeline.pyx",
-        ["zf_pool.c", "zf_ndcopy.c", "zf_batch.c", "zf_codecs.c", "zf_blosc1.c", "zf_crc32c.c"],
+        [
+            "zf_pool.c",
+            "zf_ndcopy.c",
+            "zf_batch.c",
+            "zf_partial.c",
+            "zf_shard.c",
+            "zf_codecs.c",
+            "zf_blosc1.c",
+            "zf_crc32c.c",
+        ],
     ),
 ]
 

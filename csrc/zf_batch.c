@@ -193,6 +193,9 @@ static void zf_decode_one(zf_batch_ctx *B, size_t t, int w, const uint8_t *src, 
     if (data != dst) {
         if (inplace)
             memcpy(dst, data, len);
+        else if (L->stream_out)
+            zf_ndcopy_stream(L->ndim, g.counts, dst, L->array_strides, data + g.coff, g.cstr,
+                             L->itemsize, L->swap_unit);
         else
             zf_ndcopy(L->ndim, g.counts, dst, L->array_strides, data + g.coff, g.cstr,
                       L->itemsize, L->swap_unit);

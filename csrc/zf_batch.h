@@ -53,6 +53,7 @@ typedef struct {
     const uint8_t *fill;          /* itemsize bytes: array byte order (decode) / stored (encode) */
     const zf_dim *dims;           /* [ndim] */
     const ptrdiff_t *array_strides; /* [ndim] byte strides in the big array (0: dropped dim) */
+    int stream_out;               /* decode: scatter with streaming stores (large outputs) */
 } zf_batch_layout;
 
 /* Decode ntasks chunks into the array at `out`.  entries[t * ndim + d] is task t's entry

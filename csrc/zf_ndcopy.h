@@ -19,6 +19,17 @@ void zf_ndcopy(int ndim, const size_t *counts, uint8_t *dst, const ptrdiff_t *ds
                const uint8_t *src, const ptrdiff_t *src_strides, size_t itemsize,
                size_t swap_unit);
 
+/* As zf_ndcopy, but contiguous rows of at least 64 bytes are written with non-temporal
+ * (streaming) stores that skip reading the destination lines into the cache first: for
+ * scattering chunks into an output much larger than the cache.  Ends with a store fence,
+ * so the data is visible to other threads once the pool joins. */
+void zf_ndcopy_stream(int ndim, const size_t *counts, uint8_t *dst,
+                      const ptrdiff_t *dst_strides, const uint8_t *src,
+                      const ptrdiff_t *src_strides, size_t itemsize, size_t swap_unit);
+
+/* Order earlier streaming stores before later stores (sfence; no-op without SSE2). */
+void zf_stream_fence(void);
+
 /* dst[idx] = pattern (itemsize bytes) for every idx < counts. */
 void zf_ndfill(int ndim, const size_t *counts, uint8_t *dst, const ptrdiff_t *dst_strides,
                const uint8_t *pattern, size_t itemsize);

@@ -44,6 +44,17 @@ cdef enum:
     MAXDIM = 32
 
 cdef uint8_t _EMPTY[1]
+# reads whose output is at least this large scatter with streaming stores (zf_ndcopy_stream)
+cdef Py_ssize_t _STREAM_MIN_BYTES = 8 << 20
+
+
+def _set_stream_min_bytes(Py_ssize_t n):
+    """Set the streaming-scatter threshold (bytes of read output); returns the old one.
+    For tests: 0 makes every read scatter with streaming stores."""
+    global _STREAM_MIN_BYTES
+    old = _STREAM_MIN_BYTES
+    _STREAM_MIN_BYTES = max(0, n)
+    return old
 
 cdef extern from "errno.h":
     enum:
@@ -619,11 +630,16 @@ cdef class NativeEngine:
             raise ValueError("output array is read-only")
         cdef zf_batch_layout L
         cdef uint8_t *base = <uint8_t *>_array_address(out)
+        # outputs beyond the caches: scatter rows with streaming stores (no read of the
+        # destination lines); small outputs stay in the cache for the caller
+        cdef int stream = 1 if out.nbytes >= _STREAM_MIN_BYTES else 0
         if self.sharded:
             T = self._inner_tables(T)
             self._layout(T, &L, True)
+            L.stream_out = stream
             return self._read_sharded(T, &L, base)
         self._layout(T, &L, True)
+        L.stream_out = stream
         cdef Py_ssize_t size
         cdef Py_ssize_t t0 = 0, nt
         paths_of = getattr(self.store, "native_read_paths", None)

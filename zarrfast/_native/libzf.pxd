@@ -109,6 +109,7 @@ cdef extern from "zf_batch.h" nogil:
         const uint8_t *fill
         const zf_dim *dims
         const ptrdiff_t *array_strides
+        int stream_out
     void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, uint8_t *out,
                          size_t ntasks, const int32_t *entries, const uint8_t *const *src,
                          const size_t *srclen, int *status)

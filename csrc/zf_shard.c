@@ -1,0 +1,2 @@
+/* zf_shard.c - encode whole shards into one buffer each. */
+#include "zf_shard.h"
