@@ -217,13 +217,36 @@ class Array(Node):
         # Cache-line aligned so decoders scattering rows never split a line with a neighbour.
         return aligned_empty(shape, self.dtype)
 
-    def _get(self, selection: Any, mode: IndexingMode) -> Any:
+    def _get(self, selection: Any, mode: IndexingMode, out: np.ndarray | None = None) -> Any:
         idx = indexing.make_indexer(selection, self.shape, self.chunks_for_io, mode)
-        out = self._empty_out(idx.shape)
-        if out.size:
-            self._engine.read(idx, out, flat_out=getattr(idx, "flat_out", False))
-        if out.ndim == 0:
-            return out[()]
+        result = self._empty_out(idx.shape) if out is None else self._check_out(out, idx.shape)
+        if result.size:
+            flat_out = getattr(idx, "flat_out", False)
+            if flat_out and not result.flags.c_contiguous:
+                # flat (vindex) outputs are addressed through a reshape(-1) view
+                tmp = self._empty_out(idx.shape)
+                self._engine.read(idx, tmp, flat_out=True)
+                result[...] = tmp
+            else:
+                self._engine.read(idx, result, flat_out=flat_out)
+        if out is None and result.ndim == 0:
+            return result[()]
+        return result
+
+    def _check_out(self, out: Any, shape: tuple[int, ...]) -> np.ndarray:
+        """Validate a caller's ``out=`` array: a writeable numpy array of exactly the
+        selection's shape and the array's dtype (any strides: the engine writes through
+        them, so a reused or pre-faulted buffer saves the allocation of every read)."""
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"expected out= to be a numpy.ndarray, got {type(out).__name__}")
+        if out.shape != tuple(shape):
+            raise ShapeMismatchError(
+                f"expected out= of shape {tuple(shape)} for this selection, got {out.shape}"
+            )
+        if out.dtype != self.dtype:
+            raise ShapeMismatchError(f"expected out= of dtype {self.dtype}, got {out.dtype}")
+        if not out.flags.writeable:
+            raise ValueError("out= is read-only")
         return out
 
     @property
@@ -234,29 +257,38 @@ class Array(Node):
     def __getitem__(self, selection: Any) -> Any:
         return self._get(selection, indexing.classify_selection(selection, self.ndim))
 
-    def get_basic_selection(self, selection: Any = Ellipsis) -> Any:
-        return self._get(selection, "basic")
+    def get_basic_selection(
+        self, selection: Any = Ellipsis, *, out: np.ndarray | None = None
+    ) -> Any:
+        return self._get(selection, "basic", out)
 
-    def get_orthogonal_selection(self, selection: Any) -> Any:
-        return self._get(selection, "orthogonal")
+    def get_orthogonal_selection(self, selection: Any, *, out: np.ndarray | None = None) -> Any:
+        return self._get(selection, "orthogonal", out)
 
-    def get_coordinate_selection(self, selection: Any) -> Any:
-        return self._get(selection, "vindex")
+    def get_coordinate_selection(self, selection: Any, *, out: np.ndarray | None = None) -> Any:
+        return self._get(selection, "vindex", out)
 
-    def get_mask_selection(self, mask: Any) -> Any:
-        return self._get(mask, "vindex")
+    def get_mask_selection(self, mask: Any, *, out: np.ndarray | None = None) -> Any:
+        return self._get(mask, "vindex", out)
 
-    def get_block_selection(self, selection: Any) -> Any:
-        return self._get(selection, "blocks")
+    def get_block_selection(self, selection: Any, *, out: np.ndarray | None = None) -> Any:
+        return self._get(selection, "blocks", out)
 
     def get_slice(
         self,
         start: Sequence[int] | int | None = None,
         stop: Sequence[int] | int | None = None,
         step: Sequence[int] | int | None = None,
+        *,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Read the box ``[start, stop)`` (per dimension; ``None`` = whole extent)."""
-        return self._get(self._box(start, stop, step), "basic")  # type: ignore[no-any-return]
+        """Read the box ``[start, stop)`` (per dimension; ``None`` = whole extent).
+
+        ``out``: an existing array of the box's shape and the array's dtype to read into
+        (returned); reusing one across reads skips allocating (and page-faulting) a new
+        output each time.
+        """
+        return self._get(self._box(start, stop, step), "basic", out)  # type: ignore[no-any-return]
 
     def _box(self, start: Any, stop: Any, step: Any) -> tuple[slice, ...]:
         nd = self.ndim
