@@ -46,7 +46,8 @@ size_t zf_blosc1_encode_bound(size_t srclen);
 /* Encode src into dst (capacity dstcap >= zf_blosc1_encode_bound(srclen)).
  * compressor: ZF_BLOSC_*; clevel 0..9; shuffle ZF_BLOSC_*SHUFFLE; typesize >= 1 (values
  * above 255 are treated as 1, as c-blosc does); blocksize 0 = automatic.
- * Allocates one temporary block buffer.  Re-entrant; single threaded. */
+ * Allocates one temporary block buffer (two with bitshuffle).  Re-entrant; single
+ * threaded. */
 int zf_blosc1_encode(int compressor, int clevel, int shuffle, size_t typesize, size_t blocksize,
                      const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
                      size_t *dstlen);
@@ -60,12 +61,15 @@ int zf_blosc_decoded_size(const uint8_t *src, size_t srclen, size_t *nbytes);
 int zf_blosc_decode(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
                     size_t *dstlen);
 
-/* Byte shuffle / unshuffle of one block as Blosc does it (leftover bytes copied as is). */
+/* Byte shuffle / unshuffle of one block as Blosc does it (leftover bytes copied as is).
+ * SIMD for typesize 2, 4, 8 and 16 on x86-64 (SSE2, or AVX2 when the CPU has it). */
 void zf_blosc_shuffle(size_t typesize, size_t blocksize, const uint8_t *src, uint8_t *dst);
 void zf_blosc_unshuffle(size_t typesize, size_t blocksize, const uint8_t *src, uint8_t *dst);
 
 /* Bitshuffle of one block, Blosc format version 2 rules: applied when the number of
- * elements is a multiple of 8 (leftover bytes copied), else the block is copied as is. */
+ * elements is a multiple of 8 (leftover bytes copied), else the block is copied as is.
+ * Allocates a blocksize scratch buffer for the SIMD passes (the encoder and decoder pass
+ * their own); if that fails, falls back to a slower loop with the same result. */
 void zf_blosc_bitshuffle(size_t typesize, size_t blocksize, const uint8_t *src, uint8_t *dst);
 void zf_blosc_bitunshuffle(size_t typesize, size_t blocksize, const uint8_t *src,
                            uint8_t *dst);
