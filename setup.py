@@ -2,8 +2,9 @@
 
 C-Blosc2 comes from the ``blosc2`` wheel (headers in ``blosc2/include``, the static
 ``blosc2/lib/libblosc2.a`` linked into the extension so nothing needs ``libblosc2.so`` at
-run time).  zstd, lz4 and zlib headers/libraries come from the system
-(``bash scripts/setup.sh`` installs libzstd-dev liblz4-dev zlib1g-dev on Debian/Ubuntu).
+run time).  zstd, lz4, zlib and libdeflate headers/libraries come from the system
+(``bash scripts/setup.sh`` installs libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev on
+Debian/Ubuntu).
 
 To add an extension, append one entry to ``EXTENSIONS``.
 """
@@ -48,8 +49,13 @@ EXTENSIONS: list[tuple[str, str, list[str]]] = [
 ]
 
 # Debian package providing each required system header.
-SYSTEM_HEADERS = {"zstd.h": "libzstd-dev", "lz4.h": "liblz4-dev", "zlib.h": "zlib1g-dev"}
-SYSTEM_LIBS = ["zstd", "lz4", "z", "pthread", "m", "dl"]
+SYSTEM_HEADERS = {
+    "zstd.h": "libzstd-dev",
+    "lz4.h": "liblz4-dev",
+    "zlib.h": "zlib1g-dev",  # zlib/gzip encoding (numcodecs-identical output)
+    "libdeflate.h": "libdeflate-dev",  # zlib/gzip decoding
+}
+SYSTEM_LIBS = ["zstd", "lz4", "z", "deflate", "pthread", "m", "dl"]
 
 
 def _fail(msg: str) -> None:

@@ -1,9 +1,14 @@
-/* zf_codecs.c - zstd, lz4 (numcodecs framing), zlib/gzip and the uniform dispatcher. */
+/* zf_codecs.c - zstd, lz4 (numcodecs framing), zlib/gzip and the uniform dispatcher.
+ *
+ * zlib/gzip: encoded by zlib's deflate (byte-identical to numcodecs / Python's zlib at the
+ * same level), decoded by libdeflate (whole-buffer, 2-3x zlib's inflate) with zlib's
+ * inflate kept as the reference decoder that classifies libdeflate's rejections. */
 #include "zf_codecs.h"
 
 #include <limits.h>
 #include <string.h>
 
+#include <libdeflate.h>
 #include <lz4.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -55,6 +60,7 @@ const char *zf_status_message(int status) {
 unsigned zf_zstd_version(void) { return ZSTD_versionNumber(); }
 int zf_lz4_version(void) { return LZ4_versionNumber(); }
 const char *zf_zlib_version(void) { return zlibVersion(); }
+const char *zf_libdeflate_version(void) { return LIBDEFLATE_VERSION_STRING; }
 
 /* ------------------------------------------------------------------ zstd */
 size_t zf_zstd_encode_bound(size_t srclen) { return ZSTD_compressBound(srclen); }
@@ -250,8 +256,18 @@ int zf_deflate_encode(int gzip, int level, const uint8_t *src, size_t srclen, ui
     return status;
 }
 
-int zf_inflate_decode(int gzip, const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
-                      size_t *dstlen) {
+/* Bytes after the last gzip member are acceptable only as zero padding (what gzip(1) and
+ * Python's gzip module ignore). */
+static int zf_gzip_padding_ok(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) return 0;
+    }
+    return 1;
+}
+
+/* zlib's inflate, streamed: the reference decoder (see zf_codecs.h). */
+int zf_inflate_decode_zlib(int gzip, const uint8_t *src, size_t srclen, uint8_t *dst,
+                           size_t dstcap, size_t *dstlen) {
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     if (inflateInit2(&zs, gzip ? 16 + 15 : 15) != Z_OK) return ZF_ERR_NOMEM;
@@ -286,12 +302,7 @@ int zf_inflate_decode(int gzip, const uint8_t *src, size_t srclen, uint8_t *dst,
                 continue; /* another gzip member */
             }
             /* gzip readers ignore zero padding after the last member. */
-            for (size_t i = inpos; i < srclen; i++) {
-                if (src[i] != 0) {
-                    status = ZF_ERR_TRAILING;
-                    break;
-                }
-            }
+            if (!zf_gzip_padding_ok(src + inpos, srclen - inpos)) status = ZF_ERR_TRAILING;
             break;
         }
         if (rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_STREAM_ERROR) {
@@ -310,6 +321,89 @@ int zf_inflate_decode(int gzip, const uint8_t *src, size_t srclen, uint8_t *dst,
     inflateEnd(&zs);
     if (status == ZF_OK) *dstlen = outpos;
     return status;
+}
+
+/* A gzip member's optional header CRC (FHCRC: low 16 bits of the CRC-32 of the header
+ * before it), which zlib verifies and libdeflate skips.  The member starts at p and was
+ * accepted by libdeflate in n bytes, so its header lies within p[0:n]. */
+static int zf_gzip_header_crc_ok(const uint8_t *p, size_t n) {
+    if (n < 10 || !(p[3] & 0x02)) return 1;
+    size_t pos = 10;
+    if (p[3] & 0x04) { /* FEXTRA: le16 length + data */
+        if (n - pos < 2) return 0;
+        pos += 2 + ((size_t)p[pos] | ((size_t)p[pos + 1] << 8));
+    }
+    for (int flag = 0x08; flag <= 0x10; flag <<= 1) { /* FNAME, FCOMMENT: zero-terminated */
+        if (!(p[3] & flag)) continue;
+        while (pos < n && p[pos] != 0) pos++;
+        pos++;
+    }
+    if (pos > n || n - pos < 2) return 0;
+    uLong crc = crc32_z(0L, p, pos); /* crc32_z: size_t length (names may be long) */
+    return (crc & 0xFFFFu) == ((uLong)p[pos] | ((uLong)p[pos + 1] << 8));
+}
+
+/* Decode with *slot's libdeflate decompressor (allocated on first use and kept for the
+ * caller to free with zf_codec_ctx_free), or a fresh one when slot is NULL.
+ *
+ * Same contract as zf_inflate_decode_zlib, member by member: a zlib stream must end
+ * exactly at srclen (ZF_ERR_TRAILING otherwise); gzip members are decoded back to back,
+ * each into what is left of dst, while the next bytes start a new member (1f 8b), and only
+ * zero padding may follow the last one.
+ *
+ * Whenever libdeflate fails, zlib decodes the whole input again and its answer is returned,
+ * so statuses are exactly zlib's: libdeflate says BAD_DATA for truncated and corrupt input
+ * alike, and reads missing input as zero bits, so a truncated or corrupt stream can also
+ * run out of space (INSUFFICIENT_SPACE) before libdeflate notices, where zlib reports
+ * TRUNCATED / CORRUPT.  Exact-size callers pay the second pass on bad input only; callers
+ * that grow their buffer on ZF_ERR_DST_FULL pay it once per too-small try. */
+static int zf_inflate_decode_with(struct libdeflate_decompressor **slot, int gzip,
+                                  const uint8_t *src, size_t srclen, uint8_t *dst,
+                                  size_t dstcap, size_t *dstlen) {
+    struct libdeflate_decompressor *d = slot ? *slot : NULL;
+    if (!d) {
+        d = libdeflate_alloc_decompressor();
+        if (!d) return ZF_ERR_NOMEM;
+        if (slot) *slot = d;
+    }
+    /* libdeflate keeps no state between calls: a decompressor that failed is reusable. */
+    size_t inpos = 0, outpos = 0;
+    uint8_t sink; /* never written: libdeflate writes at most out_nbytes_avail (0) bytes */
+    int status = ZF_OK;
+    for (;;) {
+        size_t in_left = srclen - inpos, out_left = dstcap - outpos, used = 0, made = 0;
+        const uint8_t *in = in_left ? src + inpos : &zf_empty_input;
+        uint8_t *out = out_left ? dst + outpos : &sink;
+        enum libdeflate_result r =
+            gzip ? libdeflate_gzip_decompress_ex(d, in, in_left, out, out_left, &used, &made)
+                 : libdeflate_zlib_decompress_ex(d, in, in_left, out, out_left, &used, &made);
+        if (r != LIBDEFLATE_SUCCESS || used == 0 || used > in_left || made > out_left ||
+            (gzip && !zf_gzip_header_crc_ok(in, used))) {
+            status = ZF_ERR_CORRUPT; /* zlib gives the exact status below */
+            break;
+        }
+        inpos += used;
+        outpos += made;
+        if (inpos == srclen) break;
+        if (!gzip) {
+            status = ZF_ERR_TRAILING;
+            break;
+        }
+        if (srclen - inpos >= 2 && src[inpos] == 0x1f && src[inpos + 1] == 0x8b)
+            continue; /* another gzip member */
+        if (!zf_gzip_padding_ok(src + inpos, srclen - inpos)) status = ZF_ERR_TRAILING;
+        break;
+    }
+    if (!slot) libdeflate_free_decompressor(d);
+    if (status == ZF_ERR_CORRUPT) return zf_inflate_decode_zlib(gzip, src, srclen, dst, dstcap,
+                                                                dstlen);
+    if (status == ZF_OK) *dstlen = outpos;
+    return status;
+}
+
+int zf_inflate_decode(int gzip, const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstcap,
+                      size_t *dstlen) {
+    return zf_inflate_decode_with(NULL, gzip, src, srclen, dst, dstcap, dstlen);
 }
 
 /* ------------------------------------------------------------------ crc32c */
@@ -373,8 +467,11 @@ void zf_codec_ctx_free(zf_codec_ctx *ctx) {
     if (!ctx) return;
     ZSTD_freeCCtx((ZSTD_CCtx *)ctx->zstd_c); /* the ZSTD_CCtx stored by zf_zstd_encode_with */
     ZSTD_freeDCtx((ZSTD_DCtx *)ctx->zstd_d); /* the ZSTD_DCtx stored by zf_zstd_decode_with */
+    /* the decompressor stored by zf_inflate_decode_with */
+    libdeflate_free_decompressor((struct libdeflate_decompressor *)ctx->deflate_d);
     ctx->zstd_c = NULL;
     ctx->zstd_d = NULL;
+    ctx->deflate_d = NULL;
 }
 
 int zf_codec_encode(int kind, const int64_t *params, size_t nparams, const uint8_t *src,
@@ -448,7 +545,10 @@ int zf_codec_decode_ctx(zf_codec_ctx *ctx, int kind, const int64_t *params, size
     case ZF_KIND_LZ4: return zf_lz4_decode(src, srclen, dst, dstcap, dstlen);
     case ZF_KIND_ZLIB:
     case ZF_KIND_GZIP:
-        return zf_inflate_decode(kind == ZF_KIND_GZIP, src, srclen, dst, dstcap, dstlen);
+        /* ctx->deflate_d only ever holds a struct libdeflate_decompressor (or NULL) */
+        return zf_inflate_decode_with(
+            ctx ? (struct libdeflate_decompressor **)&ctx->deflate_d : NULL,
+            kind == ZF_KIND_GZIP, src, srclen, dst, dstcap, dstlen);
     case ZF_KIND_BLOSC: return zf_blosc_decode(src, srclen, dst, dstcap, dstlen);
     case ZF_KIND_CRC32C: return zf_crc32c_decode(src, srclen, dst, dstcap, dstlen);
     default: return ZF_ERR_PARAM;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything zarrfast needs on a fresh Debian machine, idempotently:
-#   1. system headers for the C extension (zstd, lz4, zlib, bz2) via apt;
+#   1. system headers for the C extension (zstd, lz4, zlib, libdeflate, bz2) via apt;
 #   2. a virtual environment at .venv with zarrfast installed editable plus its test and
 #      benchmark extras (build requirements, including blosc2's static library, come
 #      from PyPI through pip's build isolation).
@@ -11,7 +11,7 @@ VENV="${ZARRFAST_VENV:-.venv}"
 PY="${PYTHON:-python3}"
 
 need_pkgs=()
-for pkg in libzstd-dev liblz4-dev zlib1g-dev libbz2-dev pkg-config; do
+for pkg in libzstd-dev liblz4-dev zlib1g-dev libdeflate-dev libbz2-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

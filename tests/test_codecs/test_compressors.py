@@ -6,10 +6,12 @@ bit-exactly, what we encode it decodes, and our JSON configs match what zarr-pyt
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +150,25 @@ def test_zlib_output_identical_to_numcodecs() -> None:
     raw = np.sin(np.arange(5000.0)).tobytes()
     for level in (1, 6, 9):
         assert ZlibCodec(level).encode(raw) == numcodecs.Zlib(level).encode(raw)
+
+
+@pytest.mark.parametrize("level", [0, 1, 6, 9])
+def test_zlib_gzip_decode_python_streams(level: int) -> None:
+    # decoding goes through libdeflate; streams from CPython's zlib/gzip modules (what
+    # numcodecs writes) must decode, multi-member gzip included
+    raw = np.sin(np.arange(70_000, dtype="<f8") / 40).astype("<f4").tobytes()
+    z = zlib.compress(raw, level)
+    g = gzip.compress(raw, compresslevel=level, mtime=0)
+    assert ZlibCodec(level).decode(z, expected_size=len(raw)) == raw
+    assert ZlibCodec().decode(z) == raw
+    assert GzipCodec().decode(g, expected_size=len(raw)) == raw
+    two = g + gzip.compress(b"tail", compresslevel=level)
+    assert GzipCodec().decode(two) == raw + b"tail"
+    assert GzipCodec().decode(two, expected_size=len(raw) + 4) == raw + b"tail"
+    with pytest.raises(DecodeError, match="trailing"):
+        ZlibCodec().decode(z + zlib.compress(b"tail"))
+    with pytest.raises(DecodeError, match="truncated"):
+        GzipCodec().decode(two[:-3])
 
 
 @pytest.mark.interop

@@ -21,6 +21,14 @@ from zarrfast._native.libzf cimport *
 
 from zarrfast.errors import ChecksumError, CodecError, DecodeError, EncodeError
 
+# Declared here until libzf.pxd (zf_codecs.h's extern block) lists them.
+cdef extern from "zf_codecs.h" nogil:
+    const char *zf_libdeflate_version()
+    int zf_inflate_decode(int gzip, const uint8_t *src, size_t srclen, uint8_t *dst,
+                          size_t dstcap, size_t *dstlen)
+    int zf_inflate_decode_zlib(int gzip, const uint8_t *src, size_t srclen, uint8_t *dst,
+                               size_t dstcap, size_t *dstlen)
+
 cdef extern from "Python.h":
     PyObject *zf_bytes_new "PyBytes_FromStringAndSize"(const char *v, Py_ssize_t n) except NULL
     char *zf_bytes_data "PyBytes_AS_STRING"(PyObject *o)
@@ -87,7 +95,8 @@ def library_versions():
     return {
         "zstd": f"{z // 10000}.{z // 100 % 100}.{z % 100}",
         "lz4": f"{l // 10000}.{l // 100 % 100}.{l % 100}",
-        "zlib": zf_zlib_version().decode(),
+        "zlib": zf_zlib_version().decode(),  # encodes zlib/gzip
+        "libdeflate": zf_libdeflate_version().decode(),  # decodes zlib/gzip
         "blosc2": BLOSC2_VERSION_STRING.decode(),
         "crc32c_hw": bool(zf_crc32c_hw_available()),
     }
@@ -329,6 +338,43 @@ cdef int _raise_decode(str kind, int rc, Py_ssize_t srclen, Py_ssize_t expected,
     if rc == ZF_ERR_PARAM:
         raise CodecError(f"{kind}: {msg}")
     raise DecodeError(f"{kind}: cannot decode {srclen} bytes of input: {msg}")
+
+
+def _inflate_status(bint gzip, data, Py_ssize_t cap, bint reference=False):
+    """``(status, output or None)`` of one zlib (``gzip=False``) or gzip decode into ``cap``
+    bytes, by the libdeflate decoder or (``reference=True``) zlib's streamed inflate.
+
+    For tests that hold the two to the same status codes (csrc/zf_codecs.h).
+    """
+    cdef Py_buffer view
+    cdef PyObject *out = NULL
+    cdef PyObject *owned = NULL
+    cdef uint8_t *dst
+    cdef size_t outlen = 0
+    cdef int rc
+    if cap < 0:
+        raise CodecError(f"cap must be >= 0, got {cap}")
+    _get_buffer(data, &view)
+    try:
+        out = zf_bytes_new(NULL, cap)
+        dst = <uint8_t *>zf_bytes_data(out)
+        # view.buf stays valid (view held); `out` is a fresh bytes of `cap` bytes and both
+        # decoders write at most `cap` bytes.
+        with nogil:
+            if reference:
+                rc = zf_inflate_decode_zlib(gzip, <const uint8_t *>view.buf, <size_t>view.len,
+                                            dst, <size_t>cap, &outlen)
+            else:
+                rc = zf_inflate_decode(gzip, <const uint8_t *>view.buf, <size_t>view.len,
+                                       dst, <size_t>cap, &outlen)
+        if rc != ZF_OK:
+            return rc, None
+        owned = out
+        out = NULL  # _finish takes ownership (and frees it if shrinking fails)
+        return rc, _finish(owned, <Py_ssize_t>outlen)
+    finally:
+        Py_XDECREF(out)
+        PyBuffer_Release(&view)
 
 
 def crc32c(data, unsigned int value=0, *, bint portable=False):
