@@ -15,6 +15,7 @@
 #include "zf_codecs.h"
 #include "zf_crc32c.h"
 #include "zf_ndcopy.h"
+#include "zf_partial.h"
 
 #define ZF_SCRATCH_BUFS 5 /* 0/1: codec ping-pong, 2: encode staging, 3: file contents,
                            * 4: an assembled shard */
@@ -75,13 +76,17 @@ static uint32_t zf_le32(const uint8_t *p) {
 
 /* Undo the bytes->bytes codecs of one chunk.  On success data and len hold the decoded
  * bytes (exactly chunk_nbytes): `final` if given and the lowest codec decoded there,
- * else the source itself (no codec but crc32c) or a scratch buffer. */
+ * else the source itself (no codec but crc32c) or a scratch buffer.  need <
+ * chunk_nbytes (with final == NULL) asks only for the decoded prefix [0, need): when the
+ * last codec to undo is zstd it stops early (zf_zstd_decode_prefix) and len is then
+ * anything from need to chunk_nbytes; the codecs before it still decode in full. */
 static int zf_decode_chain(const zf_batch_ctx *B, zf_scratch *s, const uint8_t *src,
-                           size_t srclen, uint8_t *final, const uint8_t **data, size_t *len) {
+                           size_t srclen, uint8_t *final, size_t need, const uint8_t **data,
+                           size_t *len) {
     const zf_batch_layout *L = B->L;
     const uint8_t *cur = src;
     size_t n = srclen, cap, got;
-    int cur_buf = -1, i, rc;
+    int cur_buf = -1, i, rc, prefix = 0;
     for (i = L->ncodecs - 1; i >= 0; i--) {
         const zf_codec_step *c = &L->codecs[i];
         uint8_t *out;
@@ -98,9 +103,17 @@ static int zf_decode_chain(const zf_batch_ctx *B, zf_scratch *s, const uint8_t *
             out = (final && i == 0) ? final : zf_scratch_get(s, ob, cap);
             if (!out) return ZF_ERR_NOMEM;
             got = 0;
-            rc = zf_codec_decode_ctx(&s->codec, c->kind, c->params, c->nparams, cur, n, out, cap, &got);
-            if (rc != ZF_OK) return rc;
-            if (got != cap) return ZF_ERR_SIZE_MISMATCH;
+            rc = ZF_PARTIAL_FALLBACK;
+            if (i == 0 && c->kind == ZF_KIND_ZSTD && need < cap && out != final) {
+                rc = zf_zstd_decode_prefix(&s->codec.zstd_d, cur, n, out, cap, need, &got);
+                if (rc == ZF_OK) prefix = 1;
+                else if (rc != ZF_PARTIAL_FALLBACK) return rc;
+            }
+            if (!prefix) {
+                rc = zf_codec_decode_ctx(&s->codec, c->kind, c->params, c->nparams, cur, n, out, cap, &got);
+                if (rc != ZF_OK) return rc;
+                if (got != cap) return ZF_ERR_SIZE_MISMATCH;
+            }
         } else {
             rc = zf_codec_decoded_size(c->kind, c->params, c->nparams, cur, n, &cap);
             if (rc == ZF_OK) {
@@ -126,7 +139,8 @@ static int zf_decode_chain(const zf_batch_ctx *B, zf_scratch *s, const uint8_t *
         n = got;
         cur_buf = (out == final) ? -1 : ob;
     }
-    if (n != L->chunk_nbytes) return ZF_ERR_SIZE_MISMATCH;
+    if (prefix ? (n < need || n > L->chunk_nbytes) : n != L->chunk_nbytes)
+        return ZF_ERR_SIZE_MISMATCH;
     *data = cur;
     *len = n;
     return ZF_OK;
@@ -168,6 +182,27 @@ static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g)
     }
 }
 
+/* The decoded bytes of the chunk a partial read of it needs lie in [0, need): need is one
+ * past the last byte of the element with the largest stored offset (strides >= 0, so
+ * that is the last index along every dim).  chunk_nbytes when the whole chunk is read
+ * or the stored layout has a negative stride. */
+static size_t zf_task_need(const zf_batch_layout *L, const int32_t *e, const zf_geom *g) {
+    size_t need = L->itemsize;
+    int d;
+    if (g->whole) return L->chunk_nbytes;
+    for (d = 0; d < L->ndim; d++) {
+        const zf_dim *D = &L->dims[d];
+        int32_t k = e[d];
+        int64_t last;
+        if (D->count[k] <= 0) return 0; /* nothing read from this chunk */
+        last = D->cstep[k] > 0 ? D->cstart[k] + (D->count[k] - 1) * D->cstep[k] : D->cstart[k];
+        if (L->chunk_strides[d] < 0 || last < 0 || last >= L->chunk_shape[d])
+            return L->chunk_nbytes;
+        need += (size_t)last * (size_t)L->chunk_strides[d];
+    }
+    return need < L->chunk_nbytes ? need : L->chunk_nbytes;
+}
+
 /* Decode one chunk (src == NULL: missing, fill) into its region of the output. */
 static void zf_decode_one(zf_batch_ctx *B, size_t t, int w, const uint8_t *src, size_t srclen) {
     const zf_batch_layout *L = B->L;
@@ -185,7 +220,8 @@ static void zf_decode_one(zf_batch_ctx *B, size_t t, int w, const uint8_t *src, 
     }
     inplace = g.whole && g.contiguous && L->chunk_is_c && L->swap_unit == 0;
     rc = zf_decode_chain(B, &B->scratch[w], src, srclen,
-                         (inplace && B->lowest == 0) ? dst : NULL, &data, &len);
+                         (inplace && B->lowest == 0) ? dst : NULL,
+                         zf_task_need(L, B->entries + t * (size_t)L->ndim, &g), &data, &len);
     if (rc != ZF_OK) {
         B->status[t] = rc;
         return;
@@ -377,8 +413,8 @@ static int zf_encode_one(zf_batch_ctx *B, size_t t, int w, uint8_t *dst, size_t 
         if (!cb) return ZF_ERR_NOMEM;
     }
     if (!B->complete[t] && B->old[t] != NULL) {
-        rc = zf_decode_chain(B, s, B->old[t], B->oldlen[t], B->lowest == 0 ? cb : NULL, &data,
-                             &len);
+        rc = zf_decode_chain(B, s, B->old[t], B->oldlen[t], B->lowest == 0 ? cb : NULL,
+                             L->chunk_nbytes, &data, &len);
         if (rc != ZF_OK) return rc;
         if (data != cb) memcpy(cb, data, len);
     } else if (!B->complete[t] || !g.whole) {

@@ -57,7 +57,10 @@ typedef struct {
 } zf_batch_layout;
 
 /* Decode ntasks chunks into the array at `out`.  entries[t * ndim + d] is task t's entry
- * in dims[d]; src[t] == NULL means missing (fill).  status[t] receives the result. */
+ * in dims[d]; src[t] == NULL means missing (fill).  status[t] receives the result.
+ * A chunk read only in part whose last codec to undo is zstd (without a frame checksum)
+ * is decoded only up to the last byte the read needs (zf_partial.h): the rest of its
+ * frames is size- and structure-checked but not decoded. */
 void zf_batch_decode(zf_pool *pool, int maxworkers, const zf_batch_layout *L, uint8_t *out,
                      size_t ntasks, const int32_t *entries, const uint8_t *const *src,
                      const size_t *srclen, int *status);
