@@ -1,6 +1,7 @@
 /* zf_batch.c - see zf_batch.h. */
 #include "zf_batch.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,23 +321,64 @@ static int zf_lowest_codec(const zf_batch_layout *L) {
     return -1;
 }
 
+/* The per-worker scratch of one batch call: n entries indexed by worker id.  Between
+ * calls the set is parked as the pool's spare (zf_pool_give_spare), so the next call
+ * reuses its buffers (already faulted in) and codec contexts (a zstd context costs ~10 us
+ * to create): what makes a one-chunk read cheap.  Buffers above ZF_SPARE_MAX_BUF are
+ * freed before parking, which bounds what an idle pool holds. */
+typedef struct {
+    int n;
+    zf_scratch s[]; /* C99 flexible array member */
+} zf_scratch_set;
+
+#define ZF_SPARE_MAX_BUF ((size_t)4 << 20)
+
+static zf_scratch_set *zf_scratch_set_of(zf_scratch *s) {
+    /* s is always the s[] member of a zf_scratch_set made by zf_scratch_new */
+    return (zf_scratch_set *)(void *)((char *)s - offsetof(zf_scratch_set, s));
+}
+
+static void zf_scratch_set_free(void *p) {
+    zf_scratch_set *set = (zf_scratch_set *)p; /* only ever a zf_scratch_set */
+    int i, k;
+    for (i = 0; i < set->n; i++) {
+        for (k = 0; k < ZF_SCRATCH_BUFS; k++) free(set->s[i].buf[k]);
+        zf_codec_ctx_free(&set->s[i].codec);
+    }
+    free(set);
+}
+
 static zf_scratch *zf_scratch_new(int maxworkers, zf_pool *pool) {
     int n = zf_pool_size(pool);
+    zf_scratch_set *set;
     if (maxworkers > n) n = maxworkers;
     if (n < 1) n = 1;
-    return (zf_scratch *)calloc((size_t)n + 1, sizeof(zf_scratch));
+    n += 1;
+    set = (zf_scratch_set *)zf_pool_take_spare(pool); /* the pool's spare is a set */
+    if (set && set->n < n) {
+        zf_scratch_set_free(set);
+        set = NULL;
+    }
+    if (!set) {
+        set = (zf_scratch_set *)calloc(1, sizeof(zf_scratch_set) + (size_t)n * sizeof(zf_scratch));
+        if (!set) return NULL;
+        set->n = n;
+    }
+    return set->s;
 }
 
 static void zf_scratch_free(zf_scratch *s, int maxworkers, zf_pool *pool) {
-    int n = zf_pool_size(pool), i, k;
-    if (maxworkers > n) n = maxworkers;
-    if (n < 1) n = 1;
-    for (i = 0; i <= n; i++)
-    {
-        for (k = 0; k < ZF_SCRATCH_BUFS; k++) free(s[i].buf[k]);
-        zf_codec_ctx_free(&s[i].codec);
-    }
-    free(s);
+    zf_scratch_set *set = zf_scratch_set_of(s);
+    int i, k;
+    (void)maxworkers;
+    for (i = 0; i < set->n; i++)
+        for (k = 0; k < ZF_SCRATCH_BUFS; k++)
+            if (set->s[i].cap[k] > ZF_SPARE_MAX_BUF) {
+                free(set->s[i].buf[k]);
+                set->s[i].buf[k] = NULL;
+                set->s[i].cap[k] = 0;
+            }
+    if (!zf_pool_give_spare(pool, set, zf_scratch_set_free)) zf_scratch_set_free(set);
 }
 
 /* Zero B and set what every batch entry point shares. */
@@ -357,7 +399,7 @@ static void zf_batch_run(zf_batch_ctx *B, zf_pool *pool, int maxworkers, size_t 
     B->scratch = zf_scratch_new(maxworkers, pool);
     if (!B->scratch || B->L->ndim > ZF_NDCOPY_MAXDIM) {
         for (t = 0; t < ntasks; t++) B->status[t] = B->scratch ? ZF_ERR_PARAM : ZF_ERR_NOMEM;
-        free(B->scratch);
+        if (B->scratch) zf_scratch_free(B->scratch, maxworkers, pool);
         return;
     }
     zf_pool_for(pool, ntasks, maxworkers, fn, B);

@@ -27,6 +27,9 @@ struct zf_pool {
     size_t next; /* atomic */
     int want;    /* pool threads taking part: ids 1..want */
     int running; /* pool threads still working on the loop */
+    /* the spare (zf_pool_take_spare / zf_pool_give_spare) */
+    void *spare; /* atomic */
+    void (*spare_free)(void *);
 };
 
 static void zf_pool_run(zf_pool *p, int id) {
@@ -124,9 +127,26 @@ void zf_pool_for(zf_pool *p, size_t ntasks, int maxworkers, zf_task_fn fn, void 
     pthread_mutex_unlock(&p->submit);
 }
 
+void *zf_pool_take_spare(zf_pool *p) {
+    if (!p) return NULL;
+    /* __atomic: the slot is shared by every thread that runs batches on this pool */
+    return __atomic_exchange_n(&p->spare, NULL, __ATOMIC_ACQ_REL);
+}
+
+int zf_pool_give_spare(zf_pool *p, void *spare, void (*free_fn)(void *)) {
+    void *expected = NULL;
+    if (!p || !spare) return 0;
+    p->spare_free = free_fn; /* every giver passes the same function */
+    return __atomic_compare_exchange_n(&p->spare, &expected, spare, 0, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
 void zf_pool_destroy(zf_pool *p) {
     int i;
+    void *spare;
     if (!p) return;
+    spare = zf_pool_take_spare(p);
+    if (spare && p->spare_free) p->spare_free(spare);
     pthread_mutex_lock(&p->mu);
     p->shutdown = 1;
     pthread_cond_broadcast(&p->work_cv);

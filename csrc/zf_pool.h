@@ -24,6 +24,15 @@ zf_pool *zf_pool_create(int size);
 int zf_pool_size(const zf_pool *pool);
 /* Run the loop; pool may be NULL (then everything runs inline as worker 0). */
 void zf_pool_for(zf_pool *pool, size_t ntasks, int maxworkers, zf_task_fn fn, void *ctx);
+/* One spare object the pool keeps for its users between loops (the batch code keeps its
+ * per-worker scratch buffers and codec contexts there, so a small read does not allocate
+ * and page-fault fresh ones each call).  take: the spare, or NULL when there is none or
+ * another caller holds it; the slot is then empty.  give: store `spare` (freed later with
+ * free_fn, at the latest by zf_pool_destroy) if the slot is empty and return 1; else
+ * return 0 and the caller keeps (frees) it.  Both are lock-free and thread-safe. */
+void *zf_pool_take_spare(zf_pool *pool);
+int zf_pool_give_spare(zf_pool *pool, void *spare, void (*free_fn)(void *));
+
 /* Stop and join the threads, free the pool.  Never call this in a forked child. */
 void zf_pool_destroy(zf_pool *pool);
 
