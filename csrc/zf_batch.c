@@ -55,6 +55,7 @@ typedef struct {
     int64_t *failed;      /* [nshards]: the task whose error is status[s] */
     uint8_t *complete_mark; /* [ntasks]: the inner chunk is present in its shard */
     int keep_empty_shards;  /* write a shard whose inner chunks are all absent */
+    size_t *runlen;         /* encode_runs: [nruns] bytes written into dst[r] */
     /* both */
     const int32_t *entries;
     int *status;
@@ -631,6 +632,68 @@ void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
     B.errnos = errnos;
     zf_batch_run(&B, pool, maxworkers, ntasks, zf_encode_file_task);
 #endif
+}
+
+/* Run r of zf_batch_encode_runs: its tasks encoded back to back into dst[r]. */
+static void zf_encode_run_task(void *ctx, size_t r, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_encode_runs */
+    uint8_t *buf = B->dst[r];
+    size_t cap = B->dstcap[r], pos = 0, t;
+    B->failed[r] = -1;
+    for (t = B->first[r]; t < B->first[r + 1]; t++) {
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        /* the last codec (or, with none, the chunk build) writes straight at buf + pos */
+        int rc = zf_encode_one(B, t, w, buf + pos, cap - pos, &data, &len);
+        if (rc == ZF_BATCH_DELETE) {
+            B->dstlen[2 * t] = SIZE_MAX;
+            B->dstlen[2 * t + 1] = 0;
+            continue;
+        }
+        if (rc == ZF_OK && len > cap - pos) rc = ZF_ERR_DST_FULL;
+        if (rc != ZF_OK) {
+            B->status[r] = rc;
+            B->failed[r] = (int64_t)t;
+            return;
+        }
+        if (data != buf + pos) memmove(buf + pos, data, len); /* not reached: defensive */
+        B->dstlen[2 * t] = pos;
+        B->dstlen[2 * t + 1] = len;
+        pos += len;
+    }
+    B->runlen[r] = pos;
+    B->status[r] = ZF_OK;
+}
+
+void zf_batch_encode_runs(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                          const uint8_t *in, size_t nruns, const size_t *run_first,
+                          const int32_t *entries, uint8_t *const *dst, const size_t *dstcap,
+                          size_t *spans, size_t *runlen, int *status, int64_t *failed) {
+    zf_batch_ctx B;
+    size_t ntasks = run_first[nruns], r;
+    uint8_t *ones = (uint8_t *)malloc(ntasks ? ntasks : 1);
+    if (!ones) {
+        for (r = 0; r < nruns; r++) {
+            status[r] = ZF_ERR_NOMEM;
+            failed[r] = -1;
+        }
+        return;
+    }
+    /* whole chunks: every one is built from the input alone (fill outside the array) */
+    memset(ones, 1, ntasks ? ntasks : 1);
+    zf_batch_ctx_init(&B, L, entries, status);
+    B.in = in;
+    B.complete = ones;
+    B.write_empty = 0; /* all-fill chunks are left out of the run */
+    B.dst = dst;
+    B.dstcap = dstcap;
+    B.dstlen = spans;
+    B.runlen = runlen;
+    B.first = run_first;
+    B.failed = failed;
+    for (r = 0; r < nruns; r++) failed[r] = -1;
+    zf_batch_run(&B, pool, maxworkers, nruns, zf_encode_run_task);
+    free(ones);
 }
 
 #ifndef _WIN32

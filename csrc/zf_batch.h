@@ -99,6 +99,19 @@ void zf_batch_encode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
                            const size_t *oldlen, int write_empty, const char *const *paths,
                            int fsync_, const char *tag, int *status, int *errnos);
 
+/* Encode runs of whole chunks, each run compacted into its own buffer (the building block
+ * of in-memory shard writes, zf_shard.h): run r, one pool task, builds tasks
+ * run_first[r]..run_first[r + 1] - 1 from `in` (complete chunks: the fill value outside
+ * the array), leaves all-fill chunks out and encodes the others back to back, in task
+ * order, straight into dst[r] (capacity dstcap[r]: at least the chained encode bound
+ * times the run's task count).  spans[2 * t] and spans[2 * t + 1] receive task t's
+ * offset in dst[r] and its size (SIZE_MAX and 0 when left out), runlen[r] the bytes
+ * written.  status[r]: ZF_OK or the error of task failed[r] (-1: none in particular). */
+void zf_batch_encode_runs(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                          const uint8_t *in, size_t nruns, const size_t *run_first,
+                          const int32_t *entries, uint8_t *const *dst, const size_t *dstcap,
+                          size_t *spans, size_t *runlen, int *status, int64_t *failed);
+
 /* The index layout of a sharded array (sharding_indexed with a `bytes` index codec and at
  * most one crc32c): ninner (offset, nbytes) uint64 pairs, in C order of the inner chunks,
  * then the le32 CRC32C of those 16 * ninner bytes when index_crc. */

@@ -34,6 +34,7 @@ from zarrfast.config import config
 from zarrfast.errors import ChecksumError, DecodeError, EncodeError, StoreError
 
 cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
     PyObject *zf_bytes_new "PyBytes_FromStringAndSize"(const char *v, Py_ssize_t n) except NULL
     char *zf_bytes_data "PyBytes_AS_STRING"(PyObject *o)
     int _PyBytes_Resize(PyObject **o, Py_ssize_t n) except -1
@@ -62,6 +63,30 @@ def _set_stream_min_bytes(Py_ssize_t n):
 cdef extern from "errno.h":
     enum:
         ENOENT_ "ENOENT"
+
+# (declared here rather than in libzf.pxd: only this module uses it)
+cdef extern from "zf_shard.h" nogil:
+    size_t zf_shard_chunk_bound(const zf_batch_layout *L)
+    void zf_shard_encode_mem(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                             const zf_shard_layout *S, const uint8_t *inp, size_t nshards,
+                             const size_t *first, const int32_t *entries, const int64_t *flat,
+                             size_t nseg, int write_empty, int advise_huge,
+                             uint8_t *const *dst, const size_t *dstcap, size_t *dstlen,
+                             int *status, int64_t *failed)
+
+
+def _numpy_hugepage():
+    """Whether numpy asks for transparent huge pages on its large arrays (on by default
+    on Linux >= 4.6; ``numpy._core.multiarray._set_madvise_hugepage(False)`` turns it
+    off): large shard buffers follow the same choice."""
+    try:
+        from numpy._core.multiarray import _get_madvise_hugepage
+    except ImportError:  # pragma: no cover - numpy < 2
+        try:
+            from numpy.core.multiarray import _get_madvise_hugepage
+        except ImportError:
+            return False
+    return bool(_get_madvise_hugepage())
 
 _tag_lock = threading.Lock()
 _tag_count = 0
@@ -1183,9 +1208,11 @@ cdef class NativeEngine:
 
     cdef _write_sharded(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
                         bint write_empty):
-        """Encode every inner chunk of each (fully covered) shard with the batch encoder
-        straight into one buffer, compact it, append/prepend the index (+ crc32c) and
-        store the shard with one write; all-fill shards are deleted."""
+        """Encode the inner chunks of each (fully covered) shard back to back straight
+        into one buffer, add the index (+ crc32c) and store the shard with one write:
+        the C workers write the files themselves where the store offers paths (and there
+        are enough shards), else the buffer is the bytes object stored (_encode_shards).
+        Shards whose inner chunks are all fill are deleted."""
         shards = self._shards(I)
         cdef Py_ssize_t i0 = 0, i1, ns = len(shards)
         paths_of = getattr(self.store, "native_write_paths", None)
@@ -1214,8 +1241,7 @@ cdef class NativeEngine:
         shard per task); False if the store declined.  All-absent shards are deleted
         through the store; a directory pruned meanwhile is re-created and the shard
         written again."""
-        cdef Py_ssize_t ns = len(shards), nt = 0, s, t0
-        cdef int nd = self.ndim
+        cdef Py_ssize_t ns = len(shards), s
         cdef zf_shard_layout S
         cdef int64_t[::1] flat
         cdef size_t *first = <size_t *>calloc(ns + 1, sizeof(size_t))
@@ -1229,18 +1255,8 @@ cdef class NativeEngine:
         try:
             if not (first and cpaths and status and errnos and failed):
                 raise MemoryError()
-            for sh in shards:
-                nt += <Py_ssize_t>sh[2]
-            A = _TaskArrays(nt, nd)
-            flat_arr = np.empty(max(nt, 1), dtype=np.int64)
+            A, flat_arr = self._shard_task_tables(I, shards, first)
             flat = flat_arr
-            t0 = 0
-            for s in range(ns):
-                first[s] = <size_t>t0
-                self._shard_tasks(I, shards[s][1], (<_TaskArrays>A).entries + t0 * nd,
-                                  &flat[t0])
-                t0 += <Py_ssize_t>shards[s][2]
-            first[ns] = <size_t>t0
             keys = [sh[0] for sh in shards]
             paths = paths_of(keys, recheck=True) if attempt else paths_of(keys)
             if paths is None:
@@ -1298,116 +1314,146 @@ cdef class NativeEngine:
 
     cdef _encode_shards(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
                         bint write_empty, list shards, _Writer writer):
-        """Each shard: its inner chunks encoded in parallel into bound-sized slots of one
-        staging buffer (reused for every shard, so it is faulted in once), then copied
-        in parallel, compacted, into an exact-size bytes object; index (+ crc32c) added.
-        All-fill inner chunks are absent; a shard with none present is deleted unless
-        write_empty."""
-        cdef Py_ssize_t n, t, nd = self.ndim, pos, data0, total, nmax = 1
-        cdef int64_t[::1] flat
-        cdef uint8_t *buf
-        cdef uint8_t *ip
-        cdef uint8_t *stage = NULL
-        cdef size_t bound = self.bound
-        cdef zf_pool *pool
-        cdef int workers
-        cdef size_t *dstlen
-        cdef uint8_t **dst = NULL
-        cdef size_t *dstcap = NULL
-        cdef size_t *offs = NULL
-        cdef const uint8_t **old = NULL
-        cdef size_t *oldlen = NULL
-        cdef PyObject *owned = NULL
-        cdef Py_ssize_t k = self.index_nbytes
-        cdef Py_ssize_t pending = 0
-        cdef bint any_present
-        to_set = []
-        to_delete = []
+        """Whole shards encoded by the C workers straight into the bytes objects that
+        are stored (zf_shard_encode_mem), in groups of at most ``config.batch_bytes`` of
+        capacity (each shard's object is allocated at every inner chunk's encode bound
+        plus the index; only the pages written are ever touched), split into groups of
+        equal size so that every group keeps the workers equally busy."""
+        cdef Py_ssize_t ns = len(shards), per, ngroups, g0, nmax = 1
+        cdef int threads = max(1, int(config.num_threads))
+        cdef size_t bound = zf_shard_chunk_bound(L)
+        if ns == 0:
+            return
+        if bound == 0:  # pragma: no cover - __init__ checked every codec has a bound
+            raise ValueError("the shard's inner chunks have no encode bound")
         for sh in shards:
             nmax = max(nmax, <Py_ssize_t>sh[2])
-        stage = <uint8_t *>malloc(<size_t>nmax * bound)
-        dst = <uint8_t **>calloc(nmax, sizeof(uint8_t *))
-        dstcap = <size_t *>calloc(nmax, sizeof(size_t))
-        offs = <size_t *>calloc(nmax, sizeof(size_t))
-        old = <const uint8_t **>calloc(nmax, sizeof(uint8_t *))
-        oldlen = <size_t *>calloc(nmax, sizeof(size_t))
+        # (Python ints: no overflow; a shard over the address space fails its allocation)
+        per = max(1, int(config.batch_bytes) // (nmax * int(bound) + self.index_nbytes))
+        if per >= threads:
+            per -= per % threads  # whole rounds of the workers
+        ngroups = (ns + per - 1) // per
+        per = (ns + ngroups - 1) // ngroups
+        for g0 in range(0, ns, per):
+            self._encode_shard_group(I, L, base, write_empty, shards[g0:g0 + per], writer,
+                                     threads, bound)
+
+    cdef tuple _shard_task_tables(self, _Tables I, list shards, size_t *first):
+        """The tasks of whole shards back to back: (a _TaskArrays of their entry rows,
+        int64 inner chunk numbers); first[s] receives shard s's first task and
+        first[len(shards)] the number of tasks."""
+        cdef Py_ssize_t nt = 0, s, t0 = 0
+        cdef int nd = self.ndim
+        cdef int64_t[::1] flat
+        for sh in shards:
+            nt += <Py_ssize_t>sh[2]
+        A = _TaskArrays(nt, nd)
+        flat_arr = np.empty(max(nt, 1), dtype=np.int64)
+        flat = flat_arr
+        for s in range(len(shards)):
+            first[s] = <size_t>t0
+            self._shard_tasks(I, shards[s][1], (<_TaskArrays>A).entries + t0 * nd, &flat[t0])
+            t0 += <Py_ssize_t>shards[s][2]
+        first[len(shards)] = <size_t>t0
+        return A, flat_arr
+
+    cdef _encode_shard_group(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
+                             bint write_empty, list shards, _Writer writer, int threads,
+                             size_t bound):
+        """One group of whole shards: a bytes object per shard allocated at its bound
+        (``bound`` per inner chunk + the index), the inner chunks encoded into it back to
+        back, all-fill ones absent, the index (+ crc32c) added, then shrunk in place to
+        its size (_PyBytes_Resize: a realloc, an mremap for large blocks, never a copy of
+        the shard) and stored.  A shard with no inner chunk present is deleted unless
+        write_empty.  With fewer shards than workers each shard is split into runs of
+        inner chunks encoded by different workers (and joined by one memmove each)."""
+        cdef Py_ssize_t ns = len(shards), s
+        cdef int workers, huge
+        cdef size_t nseg = 1
+        cdef zf_shard_layout S
+        cdef int64_t[::1] flat
+        cdef zf_pool *pool
+        cdef size_t *first = <size_t *>calloc(ns + 1, sizeof(size_t))
+        cdef PyObject **outs = <PyObject **>calloc(max(1, ns), sizeof(PyObject *))
+        cdef uint8_t **dst = <uint8_t **>calloc(max(1, ns), sizeof(uint8_t *))
+        cdef size_t *dstcap = <size_t *>calloc(max(1, ns), sizeof(size_t))
+        cdef size_t *dstlen = <size_t *>calloc(max(1, ns), sizeof(size_t))
+        cdef int *status = <int *>calloc(max(1, ns), sizeof(int))
+        cdef int64_t *failed = <int64_t *>calloc(max(1, ns), sizeof(int64_t))
         try:
-            if not (stage and dst and dstcap and offs and old and oldlen):
+            if not (first and outs and dst and dstcap and dstlen and status and failed):
                 raise MemoryError()
-            pool = _get_pool(max(1, int(config.num_threads)))
-            data0 = k if self.index_start else 0
-            for key, row, n in shards:
-                A = _TaskArrays(n, nd)
-                flat_arr = np.empty(max(n, 1), dtype=np.int64)
-                flat = flat_arr
-                self._shard_tasks(I, row, (<_TaskArrays>A).entries, &flat[0])
-                for t in range(n):
-                    (<_TaskArrays>A).complete[t] = 1
-                    dst[t] = stage + t * bound
-                    dstcap[t] = bound
-                dstlen = (<_TaskArrays>A).lens
-                workers = chunk_threads(n)
-                # `base` is the caller's value array (read only here); each task writes
-                # only its own bound-sized slot dst[t] of our private staging buffer.
-                with nogil:
-                    zf_batch_encode(pool, workers, L, base, <size_t>n,
-                                    (<_TaskArrays>A).entries, (<_TaskArrays>A).complete, old,
-                                    oldlen, 0, dst, dstcap, dstlen, (<_TaskArrays>A).status)
-                for t in range(n):
-                    st = (<_TaskArrays>A).status[t]
-                    if st != ZF_OK and st != ZF_BATCH_DELETE:
-                        raise _error(st, f"{key}, inner chunk {flat[t]}", True)
-                any_present = False
-                pos = data0
-                for t in range(n):
-                    if (<_TaskArrays>A).status[t] == ZF_BATCH_DELETE:
-                        dstlen[t] = 0  # nothing to copy
-                        offs[t] = 0
-                        continue
-                    any_present = True
-                    offs[t] = <size_t>pos
-                    pos += <Py_ssize_t>dstlen[t]
-                if not any_present and not write_empty:
-                    to_delete.append(key)
+            A, flat_arr = self._shard_task_tables(I, shards, first)
+            flat = flat_arr
+            for s in range(ns):
+                cap = shards[s][2] * int(bound) + self.index_nbytes
+                if cap > PY_SSIZE_T_MAX:
+                    raise MemoryError(f"shard {shards[s][0]!r} needs {cap} bytes to encode")
+                dstcap[s] = <size_t>cap
+                outs[s] = zf_bytes_new(NULL, <Py_ssize_t>cap)
+                # the fresh bytes object is ours alone until it is stored below
+                dst[s] = <uint8_t *>zf_bytes_data(outs[s])
+            S.ninner = <size_t>self.ninner
+            S.index_nbytes = <size_t>self.index_nbytes
+            S.index_start = self.index_start
+            S.index_big = self.index_big
+            S.index_crc = self.index_crc
+            # enough runs to give every worker an equal share (a few runs per worker at
+            # most: joining a shard's runs moves all but its first)
+            while (ns * <Py_ssize_t>nseg) % threads != 0 and ns * <Py_ssize_t>nseg < 4 * threads:
+                nseg += 1
+            pool = _get_pool(threads)
+            workers = chunk_threads(ns * <Py_ssize_t>nseg)
+            # `base` is the caller's (read-only) value array; entries/flat/first are ours
+            # and sized by the shard list; each run writes only its own slots of its
+            # shard's fresh bytes object dst[s] (capacity dstcap[s] checked in C), and
+            # the join and index writes run on this thread after the workers are done.
+            huge = 1 if _numpy_hugepage() else 0
+            with nogil:
+                zf_shard_encode_mem(pool, workers, L, &S, base, <size_t>ns, first,
+                                    (<_TaskArrays>A).entries, &flat[0], nseg,
+                                    1 if write_empty else 0, huge, dst, dstcap, dstlen,
+                                    status, failed)
+            keys = [sh[0] for sh in shards]
+            for s in range(ns):
+                if status[s] != ZF_OK and status[s] != ZF_BATCH_DELETE:
+                    where = keys[s]
+                    if failed[s] >= 0:
+                        where = f"{keys[s]}, inner chunk {flat[failed[s]]}"
+                    raise _error(status[s], where, True)
+            set_keys = []
+            values = []
+            to_delete = []
+            for s in range(ns):
+                if status[s] == ZF_BATCH_DELETE:
+                    to_delete.append(keys[s])
                     continue
-                total = pos if self.index_start else pos + k  # pos counts a leading index
-                owned = zf_bytes_new(NULL, total)
-                buf = <uint8_t *>zf_bytes_data(owned)
-                # the fresh bytes are ours alone until stored; every task copies its
-                # encoded slot to its own disjoint [offs[t], offs[t] + dstlen[t])
-                with nogil:
-                    zf_batch_copy_segments(pool, workers, <size_t>n,
-                                           <const uint8_t *const *>dst, dstlen, buf, offs)
-                    ip = buf if self.index_start else buf + pos
-                    for t in range(self.ninner):
-                        _wr64(ip + 16 * t, _ABSENT, self.index_big)
-                        _wr64(ip + 16 * t + 8, _ABSENT, self.index_big)
-                    for t in range(n):
-                        if (<_TaskArrays>A).status[t] == ZF_BATCH_DELETE:
-                            continue
-                        _wr64(ip + 16 * flat[t], offs[t], self.index_big)
-                        _wr64(ip + 16 * flat[t] + 8, dstlen[t], self.index_big)
-                    if self.index_crc:
-                        _wr32le(ip + 16 * self.ninner,
-                                zf_crc32c_update(0, ip, <size_t>(16 * self.ninner)))
-                to_set.append((key, <object>owned))
-                Py_XDECREF(owned)
-                owned = NULL
-                pending += total
-                if pending >= (32 << 20):
-                    # store on the helper thread while the next shard encodes
-                    writer.submit(self.store, to_set, [])
-                    to_set = []
-                    pending = 0
-            writer.submit(self.store, to_set, to_delete)
+                if dstlen[s] != dstcap[s]:
+                    # shrinks in place (refcount 1, a realloc); on failure outs[s] is NULL
+                    _PyBytes_Resize(&outs[s], <Py_ssize_t>dstlen[s])
+                set_keys.append(keys[s])
+                values.append(<object>outs[s])
+            if self.trusted_set is not None:
+                # fresh bytes under keys built here: stored as they are, in order
+                writer.wait()
+                if set_keys:
+                    self.trusted_set(set_keys, values)
+                if to_delete:
+                    self.store.delete_many(to_delete)
+            else:
+                # stored on the helper thread while the next group encodes
+                writer.submit(self.store, list(zip(set_keys, values)), to_delete)
         finally:
-            Py_XDECREF(owned)
-            free(stage)
+            if outs != NULL:
+                for s in range(ns):
+                    Py_XDECREF(outs[s])
+            free(first)
+            free(outs)
             free(dst)
             free(dstcap)
-            free(offs)
-            free(old)
-            free(oldlen)
+            free(dstlen)
+            free(status)
+            free(failed)
 
     cdef _write_partial_shards(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
                                bint write_empty):
