@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 VENV="${ZARRFAST_VENV:-.venv}"
+# The native tests importorskip the extensions; a broken build must fail here instead of
+# turning them into skips.
+"$VENV/bin/python" -c "import zarrfast._native._pipeline, zarrfast._native._codecs" || {
+  echo "test: the native extensions do not import (build failed?)" >&2
+  exit 1
+}
 "$VENV/bin/python" -m pytest tests -q -p no:cacheprovider "$@"
 if [ -d bench ] && ls bench/test_*.py >/dev/null 2>&1; then
   "$VENV/bin/python" -m pytest bench -q -p no:cacheprovider --benchmark-disable
