@@ -17,6 +17,7 @@
 #include "zf_crc32c.h"
 #include "zf_ndcopy.h"
 #include "zf_partial.h"
+#include "zf_shard.h"
 
 #define ZF_SCRATCH_BUFS 5 /* 0/1: codec ping-pong, 2: encode staging, 3: file contents,
                            * 4: an assembled shard */
@@ -697,21 +698,13 @@ void zf_batch_encode_runs(zf_pool *pool, int maxworkers, const zf_batch_layout *
 }
 
 #ifndef _WIN32
-static void zf_put64(uint8_t *p, uint64_t v, int big) {
-    int i;
-    for (i = 0; i < 8; i++) {
-        p[big ? 7 - i : i] = (uint8_t)(v & 0xFF);
-        v >>= 8;
-    }
-}
-
 /* Assemble shard s in scratch buffer 4 (inner chunks in task order, compacted, index
  * before or after them) and write it atomically to paths[s]. */
 static void zf_encode_shard_file_task(void *ctx, size_t s, int w) {
     zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_encode_shards_files */
     const zf_shard_layout *S = B->S;
     zf_scratch *sc = &B->scratch[w];
-    size_t t, pos, data0 = S->index_start ? S->index_nbytes : 0, total, need, i;
+    size_t t, pos, data0 = S->index_start ? S->index_nbytes : 0, total, need;
     size_t ient = 16 * S->ninner;
     uint8_t *buf, *ip;
     int any = 0, rc, err = 0;
@@ -757,27 +750,12 @@ static void zf_encode_shard_file_task(void *ctx, size_t s, int w) {
         return;
     }
     ip = S->index_start ? buf : buf + pos;
-    for (i = 0; i < S->ninner; i++) {
-        zf_put64(ip + 16 * i, UINT64_MAX, S->index_big);
-        zf_put64(ip + 16 * i + 8, UINT64_MAX, S->index_big);
-    }
-    for (t = B->first[s]; t < B->first[s + 1]; t++) {
-        int64_t f = B->flat[t];
-        if (!B->complete_mark[t]) continue;
-        if (f < 0 || (size_t)f >= S->ninner) {
-            B->status[s] = ZF_ERR_PARAM;
-            B->failed[s] = (int64_t)t;
-            return;
-        }
-        zf_put64(ip + 16 * (size_t)f, (uint64_t)B->dstlen[2 * t], S->index_big);
-        zf_put64(ip + 16 * (size_t)f + 8, (uint64_t)B->dstlen[2 * t + 1], S->index_big);
-    }
-    if (S->index_crc) {
-        uint32_t c = zf_crc32c_update(0, ip, ient);
-        ip[ient] = (uint8_t)(c & 0xFF);
-        ip[ient + 1] = (uint8_t)((c >> 8) & 0xFF);
-        ip[ient + 2] = (uint8_t)((c >> 16) & 0xFF);
-        ip[ient + 3] = (uint8_t)((c >> 24) & 0xFF);
+    /* B->dstlen holds each task's (offset, nbytes), B->complete_mark its presence */
+    rc = zf_shard_write_index(ip, S, B->first[s], B->first[s + 1], B->flat, B->dstlen,
+                              B->complete_mark, &B->failed[s]);
+    if (rc != ZF_OK) {
+        B->status[s] = rc;
+        return;
     }
     total = S->index_start ? pos : pos + S->index_nbytes; /* pos counts a leading index */
     if (zf_write_file_atomic(B->paths[s], buf, total, B->fsync, B->tag, w, s, &err) != 0) {

@@ -23,6 +23,34 @@ static void zf_shard_put64(uint8_t *p, uint64_t v, int big) {
     }
 }
 
+int zf_shard_write_index(uint8_t *ip, const zf_shard_layout *S, size_t t0, size_t t1,
+                         const int64_t *flat, const size_t *spans, const uint8_t *present,
+                         int64_t *bad_task) {
+    size_t ient = 16 * S->ninner, i, t;
+    for (i = 0; i < S->ninner; i++) {
+        zf_shard_put64(ip + 16 * i, UINT64_MAX, S->index_big);
+        zf_shard_put64(ip + 16 * i + 8, UINT64_MAX, S->index_big);
+    }
+    for (t = t0; t < t1; t++) {
+        int64_t f = flat[t];
+        if (present ? !present[t] : spans[2 * t] == SIZE_MAX) continue;
+        if (f < 0 || (uint64_t)f >= (uint64_t)S->ninner) {
+            *bad_task = (int64_t)t;
+            return ZF_ERR_PARAM;
+        }
+        zf_shard_put64(ip + 16 * (size_t)f, (uint64_t)spans[2 * t], S->index_big);
+        zf_shard_put64(ip + 16 * (size_t)f + 8, (uint64_t)spans[2 * t + 1], S->index_big);
+    }
+    if (S->index_crc) {
+        uint32_t c = zf_crc32c_update(0, ip, ient);
+        ip[ient] = (uint8_t)(c & 0xFF);
+        ip[ient + 1] = (uint8_t)((c >> 8) & 0xFF);
+        ip[ient + 2] = (uint8_t)((c >> 16) & 0xFF);
+        ip[ient + 3] = (uint8_t)((c >> 24) & 0xFF);
+    }
+    return ZF_OK;
+}
+
 /* Ask for transparent huge pages on the page-aligned interior of a large fresh buffer:
  * its first write then faults in 2 MiB at a time instead of 4 KiB (numpy does the same
  * for its large arrays).  Only advice: ignored where unsupported or disabled. */
@@ -63,10 +91,9 @@ static void zf_shard_assemble(const zf_shard_layout *S, size_t s, uint8_t *shard
                               const int *rstatus, const int64_t *rfailed, size_t *spans,
                               const size_t *first, const int64_t *flat, int write_empty,
                               size_t *dstlen, int *status, int64_t *failed) {
-    size_t data0 = S->index_start ? S->index_nbytes : 0, pos = data0, r, t, i;
-    size_t ient = 16 * S->ninner;
+    size_t data0 = S->index_start ? S->index_nbytes : 0, pos = data0, r, t;
     uint8_t *ip;
-    int any = 0;
+    int any = 0, rc;
     for (r = r0; r < r1; r++) {
         if (rstatus[r] != ZF_OK) {
             status[s] = rstatus[r];
@@ -90,27 +117,10 @@ static void zf_shard_assemble(const zf_shard_layout *S, size_t s, uint8_t *shard
         return;
     }
     ip = S->index_start ? shard : shard + pos;
-    for (i = 0; i < S->ninner; i++) {
-        zf_shard_put64(ip + 16 * i, UINT64_MAX, S->index_big);
-        zf_shard_put64(ip + 16 * i + 8, UINT64_MAX, S->index_big);
-    }
-    for (t = first[s]; t < first[s + 1]; t++) {
-        int64_t f = flat[t];
-        if (spans[2 * t] == SIZE_MAX) continue;
-        if (f < 0 || (uint64_t)f >= (uint64_t)S->ninner) {
-            status[s] = ZF_ERR_PARAM;
-            failed[s] = (int64_t)t;
-            return;
-        }
-        zf_shard_put64(ip + 16 * (size_t)f, (uint64_t)spans[2 * t], S->index_big);
-        zf_shard_put64(ip + 16 * (size_t)f + 8, (uint64_t)spans[2 * t + 1], S->index_big);
-    }
-    if (S->index_crc) {
-        uint32_t c = zf_crc32c_update(0, ip, ient);
-        ip[ient] = (uint8_t)(c & 0xFF);
-        ip[ient + 1] = (uint8_t)((c >> 8) & 0xFF);
-        ip[ient + 2] = (uint8_t)((c >> 16) & 0xFF);
-        ip[ient + 3] = (uint8_t)((c >> 24) & 0xFF);
+    rc = zf_shard_write_index(ip, S, first[s], first[s + 1], flat, spans, NULL, &failed[s]);
+    if (rc != ZF_OK) {
+        status[s] = rc;
+        return;
     }
     dstlen[s] = S->index_start ? pos : pos + S->index_nbytes; /* pos counts a leading index */
     status[s] = ZF_OK;

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import zarrfast as zf
-from tests.test_native._helpers import sigkill_when_ready
+from tests.test_native._helpers import sharded_array, sigkill_when_ready
 from zarrfast.config import set_config
 from zarrfast.core.pipeline import PythonEngine
 from zarrfast.errors import ChecksumError, DecodeError
@@ -29,38 +29,9 @@ def _temps(root: Path) -> list[str]:
 
 
 def _sharded(
-    store,
-    shape=(24, 20),
-    inner=(4, 5),
-    shards=(8, 10),
-    *,
-    crc=True,
-    start=False,
-    comp="zstd",
-    dtype="int32",
-    fill=0,
-    endian="little",
+    store, shape=(24, 20), inner=(4, 5), shards=(8, 10), *, dtype="int32", fill=0, **kw
 ) -> zf.Array:
-    codecs: list = [{"name": "bytes", "configuration": {"endian": endian}}]
-    if comp == "zstd":
-        codecs.append({"name": "zstd", "configuration": {"level": 1}})
-    elif comp == "gzip+crc":
-        codecs += [{"name": "gzip", "configuration": {"level": 1}}, {"name": "crc32c"}]
-    index_codecs: list = [{"name": "bytes", "configuration": {"endian": endian}}]
-    if crc:
-        index_codecs.append({"name": "crc32c"})
-    sharding = {
-        "name": "sharding_indexed",
-        "configuration": {
-            "chunk_shape": list(inner),
-            "codecs": codecs,
-            "index_codecs": index_codecs,
-            "index_location": "start" if start else "end",
-        },
-    }
-    return zf.create(
-        shape=shape, chunks=shards, dtype=dtype, codecs=[sharding], store=store, fill_value=fill
-    )
+    return sharded_array(store, shape, inner, shards, dtype=dtype, fill=fill, **kw)
 
 
 def _python_copy(a: zf.Array) -> zf.Array:

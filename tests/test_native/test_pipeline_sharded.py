@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zarrfast as zf
+from tests.test_native._helpers import sharded_array
 from zarrfast.config import set_config
 from zarrfast.core.indexing import make_indexer
 from zarrfast.core.pipeline import PythonEngine
@@ -34,28 +35,9 @@ def _slices(draw: st.DrawFn, n: int) -> slice | int:
     return slice(start, stop, step)
 
 
-def _sharded(
-    shape, inner, mult, *, store, dtype="int32", crc=True, start=False, comp="zstd", fill=7
-) -> zf.Array:
+def _sharded(shape, inner, mult, *, store, dtype="int32", fill=7, **kw) -> zf.Array:
     shards = tuple(i * m for i, m in zip(inner, mult))
-    codecs: list = [{"name": "bytes", "configuration": {"endian": "little"}}]
-    if comp == "zstd":
-        codecs.append({"name": "zstd", "configuration": {"level": 1}})
-    index_codecs: list = [{"name": "bytes", "configuration": {"endian": "little"}}]
-    if crc:
-        index_codecs.append({"name": "crc32c"})
-    sharding = {
-        "name": "sharding_indexed",
-        "configuration": {
-            "chunk_shape": list(inner),
-            "codecs": codecs,
-            "index_codecs": index_codecs,
-            "index_location": "start" if start else "end",
-        },
-    }
-    return zf.create(
-        shape=shape, chunks=shards, dtype=dtype, codecs=[sharding], store=store, fill_value=fill
-    )
+    return sharded_array(store, shape, inner, shards, dtype=dtype, fill=fill, **kw)
 
 
 @st.composite

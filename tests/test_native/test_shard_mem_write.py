@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import zarrfast as zf
+from tests.test_native._helpers import sharded_array
 from zarrfast.config import set_config
 from zarrfast.errors import EncodeError
 from zarrfast.storage.memory import MemoryStore
@@ -19,46 +20,10 @@ from zarrfast._native.engine import build_plan
 ABSENT = 0xFFFFFFFFFFFFFFFF
 
 
-def _sharded(
-    shape,
-    inner,
-    mult,
-    *,
-    store=None,
-    dtype="uint16",
-    crc=True,
-    start=False,
-    comp="zstd",
-    fill=7,
-    write_empty=None,
-) -> zf.Array:
+def _sharded(shape, inner, mult, *, store=None, dtype="uint16", fill=7, **kw) -> zf.Array:
     shards = tuple(i * m for i, m in zip(inner, mult))
-    codecs: list = [{"name": "bytes", "configuration": {"endian": "little"}}]
-    if comp == "zstd":
-        codecs.append({"name": "zstd", "configuration": {"level": 1}})
-    elif comp == "crc":
-        codecs.append({"name": "crc32c"})
-    index_codecs: list = [{"name": "bytes", "configuration": {"endian": "little"}}]
-    if crc:
-        index_codecs.append({"name": "crc32c"})
-    sharding = {
-        "name": "sharding_indexed",
-        "configuration": {
-            "chunk_shape": list(inner),
-            "codecs": codecs,
-            "index_codecs": index_codecs,
-            "index_location": "start" if start else "end",
-        },
-    }
-    return zf.create(
-        shape=shape,
-        chunks=shards,
-        dtype=dtype,
-        codecs=[sharding],
-        store=store if store is not None else MemoryStore(),
-        fill_value=fill,
-        write_empty_chunks=write_empty,
-    )
+    store = store if store is not None else MemoryStore()
+    return sharded_array(store, shape, inner, shards, dtype=dtype, fill=fill, **kw)
 
 
 def _pair(shape, inner, mult, **kw) -> tuple[zf.Array, zf.Array]:
