@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 import zarrfast as zf
 
@@ -79,3 +85,16 @@ def sharded_array(
         fill_value=fill,
         write_empty_chunks=write_empty,
     )
+
+
+@contextlib.contextmanager
+def read_only_dir(path: Path) -> Iterator[None]:
+    """Make directory ``path`` read-only for the block (restored after); skips the test
+    when the user ignores permissions (root)."""
+    os.chmod(path, 0o500)
+    try:
+        if os.access(path, os.W_OK):
+            pytest.skip("running as a user that ignores permissions")
+        yield
+    finally:
+        os.chmod(path, 0o700)
