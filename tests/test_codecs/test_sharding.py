@@ -373,6 +373,64 @@ def test_nested_sharding(location: str) -> None:
         ShardingCodec([4, 4], codecs=[ShardingCodec([3, 3])]).validate(spec)
 
 
+def _nested_config(depth: int) -> dict[str, Any]:
+    """``depth`` levels of sharding with [1, 1] inner chunks down to ``bytes``."""
+    codecs: list[dict[str, Any]] = [BYTES_LE]
+    for _ in range(depth):
+        conf = {"chunk_shape": [1, 1], "codecs": codecs, "index_codecs": [BYTES_LE]}
+        codecs = [{"name": "sharding_indexed", "configuration": conf}]
+    return codecs[0]
+
+
+@pytest.mark.parametrize("depth", [1, 4, 8, 16])
+def test_nested_layouts_are_built_once_per_level(
+    depth: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue #14: validate() rebuilt the layout that evolve_from_spec() had just built,
+    # and each build evolves the level below, so a chain of d levels built 2**d layouts.
+    from zarrfast.codecs.chain import CodecChain
+
+    calls = []
+    build = ShardingCodec._build_layout
+
+    def counting(self: ShardingCodec, spec: ChunkSpec) -> Any:
+        calls.append(self)
+        return build(self, spec)
+
+    monkeypatch.setattr(ShardingCodec, "_build_layout", counting)
+    codec = registry.codec_from_json(_nested_config(depth), 3)
+    assert codec.nesting_depth == depth
+    chain = CodecChain([codec], _spec((4, 4), "<i4", 0))
+    assert len(calls) == depth
+    arr = np.arange(16, dtype="<i4").reshape(4, 4)
+    _same(chain.decode(chain.encode(arr, _spec((4, 4), "<i4", 0)), _spec((4, 4), "<i4", 0)), arr)
+
+
+def test_nesting_deeper_than_the_limit_is_refused() -> None:
+    from zarrfast.codecs.sharding import MAX_NESTING_DEPTH
+
+    assert MAX_NESTING_DEPTH == 16
+    registry.codec_from_json(_nested_config(MAX_NESTING_DEPTH), 3)
+    for depth in (MAX_NESTING_DEPTH + 1, 40, 500):
+        with pytest.raises(CodecError, match=rf"nested {depth} levels deep; at most 16"):
+            registry.codec_from_json(_nested_config(depth), 3)
+    # built from objects: the same limit, also when the nesting goes through index_codecs
+    codec = ShardingCodec([1], codecs=[BYTES_LE])
+    for _ in range(MAX_NESTING_DEPTH - 1):
+        codec = ShardingCodec([1], codecs=[codec])
+    with pytest.raises(CodecError, match="nested 17 levels deep"):
+        ShardingCodec([1], codecs=[codec])
+    with pytest.raises(CodecError, match="nested 17 levels deep"):
+        ShardingCodec([1], index_codecs=[codec])
+    # a cyclic config (only Python can build one) is refused too, and ends
+    conf: dict[str, Any] = {"chunk_shape": [1], "index_codecs": [BYTES_LE]}
+    conf["codecs"] = [{"name": "sharding_indexed", "configuration": conf}]
+    with pytest.raises(CodecError, match="levels deep; at most 16"):
+        ShardingCodec.from_config(conf)
+    # a refused parse leaves nothing behind: the next document starts at depth 0 again
+    registry.codec_from_json(_nested_config(MAX_NESTING_DEPTH), 3)
+
+
 def test_threads_give_the_same_bytes() -> None:
     rng = np.random.default_rng(3)
     codec = ShardingCodec([4, 4], codecs=[BYTES_LE, ZstdCodec()])

@@ -39,12 +39,21 @@ from zarrfast.errors import (
     SelectionError,
 )
 
-__all__ = ["DEFAULT_COALESCE_GAP", "MAX_UINT64", "ShardingCodec"]
+__all__ = ["DEFAULT_COALESCE_GAP", "MAX_NESTING_DEPTH", "MAX_UINT64", "ShardingCodec"]
 
 #: The index entry of an absent inner chunk (both offset and nbytes).
 MAX_UINT64 = 2**64 - 1
 #: Ranges of one shard closer than this many bytes are read with one request.
 DEFAULT_COALESCE_GAP = 64 * 1024
+#: Deepest nesting of ``sharding_indexed`` codecs accepted (1 = a shard of plain chunks).
+#: The spec sets no bound.  Writers produce one level, nested sharding as discussed for
+#: the spec (zarr-specs#327) two; 16 leaves room for any layout with a purpose while a
+#: hostile document is refused before its codecs are built.  Every level costs a few
+#: Python frames when building, evolving, encoding and decoding, so the limit also keeps
+#: that far from the interpreter's recursion limit.  (For reference, zarr-python 3.1
+#: fails with an uncaught RecursionError between 100 and 300 levels; tensorstore reads
+#: 300.)
+MAX_NESTING_DEPTH = 16
 
 _U64_MAX = np.uint64(MAX_UINT64)
 _DEFAULT_CODECS: tuple[dict[str, Any], ...] = (
@@ -88,6 +97,12 @@ class ShardingCodec(ArrayBytesCodec):
     index_location
         ``"end"`` (default, also when older writers omit it) or ``"start"``.
 
+    Raises
+    ------
+    CodecError
+        Malformed configuration, an invalid inner or index chain, or sharding codecs
+        nested more than :data:`MAX_NESTING_DEPTH` levels deep.
+
     Notes
     -----
     :meth:`encode` always returns a valid shard, also when every inner chunk is the fill
@@ -126,6 +141,17 @@ class ShardingCodec(ArrayBytesCodec):
         self.codecs: tuple[Codec, ...] = _parse_codecs(codecs, "codecs")
         self.index_codecs: tuple[Codec, ...] = _parse_codecs(index_codecs, "index_codecs")
         self.index_location: str = index_location
+        #: 1 for a shard of plain chunks, 1 + the deepest nested sharding codec otherwise.
+        self.nesting_depth: int = 1 + max(
+            (
+                c.nesting_depth
+                for c in (*self.codecs, *self.index_codecs)
+                if isinstance(c, ShardingCodec)
+            ),
+            default=0,
+        )
+        if self.nesting_depth > MAX_NESTING_DEPTH:
+            raise CodecError(_too_deep(self.nesting_depth))
         # Chains are checked when built: fail at construction on a malformed chain
         # rather than at the first read.
         CodecChain(self.codecs)
@@ -152,7 +178,16 @@ class ShardingCodec(ArrayBytesCodec):
                 raise CodecError(
                     f"sharding codec: expected {key!r} as a list of codecs, got {conf[key]!r}"
                 )
-        return cls(**conf)
+        # Count the levels while parsing JSON so that a document nested too deep is
+        # refused at level MAX_NESTING_DEPTH + 1, before recursing any further.
+        depth = getattr(_parsing, "depth", 0) + 1
+        if depth > MAX_NESTING_DEPTH:
+            raise CodecError(_too_deep(depth - 1 + _json_nesting_depth(conf)))
+        _parsing.depth = depth
+        try:
+            return cls(**conf)
+        finally:
+            _parsing.depth = depth - 1
 
     def to_config(self) -> dict[str, Any]:
         return {
@@ -481,6 +516,47 @@ class ShardingCodec(ArrayBytesCodec):
 
 
 # --------------------------------------------------------------------------- helpers
+#: Nesting depth of the ``from_config`` calls under way in this thread.
+_parsing = threading.local()
+
+
+def _too_deep(depth: int) -> str:
+    return (
+        f"sharding codec: sharding_indexed codecs are nested {depth} levels deep; at most "
+        f"{MAX_NESTING_DEPTH} are supported (zarrfast.codecs.sharding.MAX_NESTING_DEPTH)"
+    )
+
+
+def _json_nesting_depth(configuration: Mapping[str, Any]) -> int:
+    """Sharding levels in a ``sharding_indexed`` configuration (JSON), itself included.
+
+    Iterative and linear in the document, so that it can measure what is too deep to
+    parse; malformed parts are skipped (they are reported when parsed).  Each object is
+    visited once, so a cyclic Python dict ends too (with a lower bound).
+    """
+    deepest = 0
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(configuration, 1)]
+    while stack:
+        conf, depth = stack.pop()
+        if id(conf) in seen:
+            continue
+        seen.add(id(conf))
+        deepest = max(deepest, depth)
+        for key in ("codecs", "index_codecs"):
+            codecs = conf.get(key)
+            if not isinstance(codecs, list):
+                continue
+            for c in codecs:
+                if (
+                    isinstance(c, Mapping)
+                    and c.get("name") == ShardingCodec.name
+                    and isinstance(c.get("configuration"), Mapping)
+                ):
+                    stack.append((c["configuration"], depth + 1))
+    return deepest
+
+
 def _parse_codecs(codecs: Any, what: str) -> tuple[Codec, ...]:
     if isinstance(codecs, (Codec, Mapping, str)):
         codecs = [codecs]
