@@ -61,12 +61,7 @@ class Group(Node):
         if isinstance(meta, GroupMetadata):
             cons = None
             if self._metadata.consolidated is not None:
-                prefix = name.strip("/") + "/"
-                cons = {
-                    k[len(prefix) :]: v
-                    for k, v in self._metadata.consolidated.items()
-                    if k.startswith(prefix)
-                }
+                cons = self._consolidated_below(name.strip("/"))
             if cons:
                 meta = meta.evolve(consolidated=cons)
             return Group(self._store, path, meta, read_only=self._read_only)
@@ -85,6 +80,38 @@ class Group(Node):
             return True
         return node_exists(self._store, self._child(name))
 
+    def _consolidated_children(self) -> dict[str, dict[str, Any]]:
+        """The consolidated entries partitioned by first path component, built once.
+
+        ``{"a": {".zarray": ..., "b/zarr.json": ...}}``-shaped: what each direct member
+        sees as its own consolidated dict.  One pass over the entries, so walking a tree
+        of N consolidated members costs O(N x depth), not O(N x groups).
+        """
+        cons = self._metadata.consolidated or {}
+        cached = self.__dict__.get("_cons_parts")
+        # keyed on the dict itself: any reassignment of the metadata (refresh, a
+        # dropped or re-consolidated listing) makes a fresh partition
+        if cached is not None and cached[0] is cons:
+            return cached[1]
+        parts: dict[str, dict[str, Any]] = {}
+        for k, v in cons.items():
+            first, sep, rest = k.partition("/")
+            if sep:
+                parts.setdefault(first, {})[rest] = v
+        self.__dict__["_cons_parts"] = (cons, parts)
+        return parts
+
+    def _consolidated_below(self, name: str) -> dict[str, dict[str, Any]]:
+        """Consolidated entries under member ``name`` (relative to it)."""
+        if "/" not in name:
+            return self._consolidated_children().get(name, {})
+        prefix = name + "/"
+        return {
+            k[len(prefix) :]: v
+            for k, v in (self._metadata.consolidated or {}).items()
+            if k.startswith(prefix)
+        }
+
     def _consolidated_names(self, name: str) -> bool:
         cons = self._metadata.consolidated or {}
         name = name.strip("/")
@@ -97,7 +124,7 @@ class Group(Node):
         names = set()
         if self._metadata.consolidated is not None:
             for k in self._metadata.consolidated:
-                first = k.split("/")[0]
+                first = k.partition("/")[0]
                 if first not in (".zgroup", ".zattrs", ".zarray"):
                     names.add(first)
             return iter(sorted(names))
