@@ -103,12 +103,8 @@ def test_copy_resume(src: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     dst = str(tmp_path / "r.zarr")
     calls = {"n": 0}
-    real = commands._blocks
-
-    def few_blocks(shape, block):  # type: ignore[no-untyped-def]
-        return real(shape, (10, 40))
-
-    monkeypatch.setattr(commands, "_blocks", few_blocks)
+    # five blocks of 10 x 40
+    monkeypatch.setattr(commands, "copy_block_shape", lambda *a: (10, 40))
     orig_set = zf.Array.__setitem__
 
     def flaky(self, sel, value):  # type: ignore[no-untyped-def]
@@ -119,12 +115,74 @@ def test_copy_resume(src: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(zf.Array, "__setitem__", flaky)
     assert main(["copy", src, dst, "-q"]) == 130
-    monkeypatch.setattr(zf.Array, "__setitem__", orig_set)
+    with open(os.path.join(dst, commands.PROGRESS_KEY), "rb") as f:
+        assert len(f.read()) < 100  # one coordinate, not the list of done blocks
+    calls["n"] = 0
+    monkeypatch.setattr(zf.Array, "__setitem__", lambda self, sel, value: (
+        calls.__setitem__("n", calls["n"] + 1), orig_set(self, sel, value)))
     assert main(["copy", src, dst, "--resume", "-q"]) == 0
+    assert calls["n"] == 3  # blocks 0 and 1 were done: only 2, 3, 4 are copied again
     np.testing.assert_array_equal(
         zf.open_array(dst, mode="r")[...], zf.open_array(src, mode="r")[...]
     )
     assert not os.path.exists(os.path.join(dst, commands.PROGRESS_KEY))
+
+
+def test_copy_resume_reads_the_earlier_marker_format(
+    src: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from zarrfast.cli import commands
+
+    dst = str(tmp_path / "old.zarr")
+    monkeypatch.setattr(commands, "copy_block_shape", lambda *a: (10, 40))
+    s = zf.open_array(src, mode="r")
+    d = zf.create(shape=s.shape, chunks=s.chunks, dtype=s.dtype, path=dst, zarr_format=2)
+    d[0:10] = s[0:10]
+    d[30:40] = s[30:40]
+    with open(os.path.join(dst, commands.PROGRESS_KEY), "w") as f:
+        json.dump({"done": [0, 3], "block": [10, 40]}, f)
+    seen: list[int] = []
+    orig_set = zf.Array.__setitem__
+
+    def record(self, sel, value):  # type: ignore[no-untyped-def]
+        seen.append(sel[0].start)
+        orig_set(self, sel, value)
+
+    monkeypatch.setattr(zf.Array, "__setitem__", record)
+    assert main(["copy", src, dst, "--resume", "-q"]) == 0
+    assert seen == [10, 20, 40]
+    np.testing.assert_array_equal(zf.open_array(dst, mode="r")[...], s[...])
+
+
+def test_copy_of_a_sparse_huge_array_is_bounded_by_what_is_stored(tmp_path: Path) -> None:
+    # 10**12 chunks of which three are stored: the copy touches three blocks
+    src = str(tmp_path / "huge.zarr")
+    a = zf.create(shape=(10**6, 10**6), chunks=(1, 1), dtype="i2", path=src, fill_value=-1)
+    a[0, 0] = 1
+    a[5, 999_999] = 2
+    a[999_999, 123] = 3
+    dst = str(tmp_path / "huge-copy.zarr")
+    assert main(["copy", src, dst, "-q"]) == 0
+    b = zf.open_array(dst, mode="r")
+    assert b.nchunks_initialized == 3
+    assert (b[0, 0], b[5, 999_999], b[999_999, 123], b[7, 7]) == (1, 2, 3, -1)
+
+
+def test_copy_onto_a_reused_destination_overwrites_its_stale_chunks(
+    src: str, tmp_path: Path
+) -> None:
+    dst = str(tmp_path / "stale.zarr")
+    assert main(["copy", src, dst, "-q"]) == 0
+    s = zf.open_array(src, mode="r+")
+    s[0:10, 0:10] = 0  # back to fill: the source chunk goes away (or is all fill)
+    for key in ("0.0",):
+        p = os.path.join(src, key)
+        if os.path.exists(p):
+            os.remove(p)
+    assert main(["copy", src, dst, "--resume", "-q"]) == 0
+    np.testing.assert_array_equal(zf.open_array(dst, mode="r")[...], s[...])
 
 
 def test_verify_reports_corrupt_chunk(src: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -231,31 +231,28 @@ def _progress_on(args: argparse.Namespace) -> bool | None:
     return True if getattr(args, "progress", False) else None
 
 
-def _blocks(shape: tuple[int, ...], block: tuple[int, ...]) -> list[tuple[slice, ...]]:
-    ranges = [range(0, s, b) if s else range(0) for s, b in zip(shape, block)]
-    return (
-        [
-            tuple(slice(o, min(o + b, s)) for o, b, s in zip(origin, block, shape))
-            for origin in itertools.product(*ranges)
-        ]
-        if shape
-        else [()]
-    )
-
-
 def copy_block_shape(
     shape: tuple[int, ...],
     unit: tuple[int, ...],
     src_chunks: tuple[int, ...],
     itemsize: int,
     budget: int,
+    max_chunks: int = 1 << 14,
 ) -> tuple[int, ...]:
     """The largest block of whole destination write units that fits in ``budget``.
 
     A block costs its decoded size twice (the data read plus encode buffers) plus, for
     the source, the partial chunks it straddles; blocks grow along the last axes first.
+    A block also spans at most ``max_chunks`` source chunks (beyond one write unit):
+    with tiny chunks the per-chunk work, not the bytes, is what a block costs, and a
+    sparse array is copied block by block where something is stored.
     """
     block = list(unit)
+
+    def nchunks(b: list[int]) -> int:
+        return math.prod(
+            min(math.ceil(x / c) + 1, math.ceil(s / c)) for x, c, s in zip(b, src_chunks, shape)
+        )
 
     def cost(b: list[int]) -> int:
         padded = [min(math.ceil(x / c) * c + c, s + c) for x, c, s in zip(b, src_chunks, shape)]
@@ -272,7 +269,7 @@ def copy_block_shape(
             trial[axis] = min(
                 block[axis] + unit[axis], math.ceil(shape[axis] / unit[axis]) * unit[axis]
             )
-            if cost(trial) > budget:
+            if cost(trial) > budget or nchunks(trial) > max_chunks:
                 return tuple(block)
             block = trial
     return tuple(block)
@@ -334,33 +331,107 @@ def _copy_array(src: Any, dst_url: str, dst_path: str, args: argparse.Namespace)
     unit = dst.shards or dst.chunks
     budget = parse_bytes(args.max_memory)
     block = copy_block_shape(src.shape, unit, src.chunks, src.dtype.itemsize, budget)
-    blocks = _blocks(src.shape, block)
     marker = (f"{dst.path}/" if dst.path else "") + PROGRESS_KEY
-    done: set[int] = set()
-    raw = dst.store.get(marker)
-    if raw is not None and args.resume:
-        done = set(json.loads(bytes(raw))["done"])
+    raw = dst.store.get(marker) if args.resume else None
+    done_through, done_set = _resume_state(raw, block, src.shape)
+    blocks = _blocks_to_copy(src, dst, block)
 
     def nbytes(sl: tuple[slice, ...]) -> int:
         return int(math.prod(s.stop - s.start for s in sl) * src.dtype.itemsize)
 
+    def is_done(b: tuple[int, ...]) -> bool:
+        return (done_through is not None and b < done_through) or b in done_set
+
     progress = Progress(
         len(blocks),
-        sum(nbytes(b) for b in blocks),
+        sum(nbytes(_block_slices(b, block, src.shape)) for b in blocks),
         label=f"copy {src.name}",
         enabled=_progress_on(args),
     )
-    progress.update(len(done), sum(nbytes(blocks[i]) for i in done))
-    for i, sl in enumerate(blocks):
-        if i in done:
+    already = [b for b in blocks if is_done(b)]
+    progress.update(len(already), sum(nbytes(_block_slices(b, block, src.shape)) for b in already))
+    for b in blocks:
+        if is_done(b):
             continue
+        sl = _block_slices(b, block, src.shape)
         dst[sl] = src[sl]
-        done.add(i)
-        dst.store.set(marker, json.dumps({"done": sorted(done), "block": list(block)}).encode())
+        # blocks go in ascending order, so one coordinate says what is done: the
+        # marker stays a few bytes however many blocks there are
+        dst.store.set(
+            marker, json.dumps({"done_through": list(b), "block": list(block)}).encode()
+        )
         progress.update(1, nbytes(sl))
     progress.close()
     dst.store.delete(marker)
     return len(blocks)
+
+
+def _block_slices(b: tuple[int, ...], block: tuple[int, ...], shape: tuple[int, ...]) -> tuple[slice, ...]:
+    return tuple(slice(i * n, min((i + 1) * n, s)) for i, n, s in zip(b, block, shape))
+
+
+def _blocks_to_copy(src: Any, dst: Any, block: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The copy blocks (grid coordinates, ascending) that can hold anything but fill.
+
+    A block none of whose source or destination chunks is stored reads as fill on both
+    sides (the destination is created with the source's fill value), so copying it is a
+    no-op: enumerating only the blocks that touch stored objects keeps copying a sparse
+    array of 10**12 chunks proportional to what is stored.  The destination's stored
+    chunks count too, so a resumed or reused destination never keeps stale data.
+    """
+    if not src.shape:
+        return [()]
+    if any(s == 0 for s in src.shape):
+        return []
+    if not _same_fill(src, dst):
+        # unstored blocks differ between the two: every block must be written
+        grid = [range(-(-s // n)) for s, n in zip(src.shape, block)]
+        return list(itertools.product(*grid))
+    out: set[tuple[int, ...]] = set()
+    for arr in (src, dst):
+        extent = arr.shards or arr.chunks
+        for coords in arr.stored_chunk_coords():
+            lo = [c * e for c, e in zip(coords, extent)]
+            hi = [min((c + 1) * e, s) - 1 for c, e, s in zip(coords, extent, src.shape)]
+            ranges = [range(a // n, b // n + 1) for a, b, n in zip(lo, hi, block)]
+            out.update(itertools.product(*ranges))
+    return sorted(out)
+
+
+def _same_fill(src: Any, dst: Any) -> bool:
+    if src.dtype != dst.dtype and src.dtype.kind != "O":
+        try:
+            a = np.asarray(src.fill_value, dtype=dst.dtype)
+        except (TypeError, ValueError):
+            return False
+    else:
+        a = np.asarray(src.fill_value, dtype=src.dtype if src.dtype.kind != "O" else object)
+    b = np.asarray(dst.fill_value, dtype=a.dtype)
+    if a.dtype.kind == "O":
+        return bool(a == b)
+    return a.tobytes() == b.tobytes()
+
+
+def _resume_state(
+    raw: Any, block: tuple[int, ...], shape: tuple[int, ...]
+) -> tuple[tuple[int, ...] | None, set[tuple[int, ...]]]:
+    """(every block up to this coordinate is done, explicitly done blocks) from a marker."""
+    if raw is None:
+        return None, set()
+    try:
+        state = json.loads(bytes(raw))
+    except ValueError:
+        return None, set()  # a torn marker: copying again is always safe
+    if not isinstance(state, dict) or state.get("block") != list(block):
+        return None, set()  # another block shape: its coordinates mean other blocks
+    if "done_through" in state:
+        return tuple(int(i) for i in state["done_through"]) + (1,), set()
+    # the earlier format: flat indices into the dense C-order list of blocks
+    grid = tuple(-(-s // n) for s, n in zip(shape, block))
+    done = set()
+    for i in state.get("done", []):
+        done.add(tuple(int(c) for c in np.unravel_index(int(i), grid)) if grid else ())
+    return None, done
 
 
 def cmd_copy(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from zarrfast.core.metadata.common import ArrayMetadata
 from zarrfast.core.node import Node
 from zarrfast.core.pipeline import aligned_empty, select_engine
 from zarrfast.errors import (
+    EncodeError,
     SelectionError,
     ShapeMismatchError,
 )
@@ -158,16 +159,23 @@ class Array(Node):
     @property
     def nchunks_initialized(self) -> int:
         """How many chunk (or shard) objects actually exist in the store."""
+        return sum(1 for _ in self.stored_chunk_coords())
+
+    def stored_chunk_coords(self) -> Iterator[tuple[int, ...]]:
+        """Grid coordinates of the chunk (or shard) objects that exist in the store.
+
+        One listing of the array's prefix; the work is bounded by what is stored, never
+        by the size of the grid (10**12 chunks of which three are stored yields three).
+        Order follows the store's listing.
+        """
         enc = self._metadata.chunk_key_encoding
         prefix = f"{self._path}/" if self._path else ""
         ndim = self.ndim
-        count = 0
+        grid = self.cdata_shape
         for key in self._store.list_prefix(prefix):
-            rel = key[len(prefix) :]
-            coords = enc.decode(rel, ndim)
-            if coords is not None and all(c < g for c, g in zip(coords, self.cdata_shape)):
-                count += 1
-        return count
+            coords = enc.decode(key[len(prefix) :], ndim)
+            if coords is not None and all(c < g for c, g in zip(coords, grid)):
+                yield tuple(coords)
 
     @property
     def fill_value(self) -> Any:
@@ -332,12 +340,23 @@ class Array(Node):
             if arr.dtype.kind in "UST":
                 arr = arr.astype(object)
         else:
-            arr = np.asarray(value)
-            if arr.dtype != self.dtype:
+            kind = self.dtype.kind
+            if not isinstance(value, np.ndarray) and kind in "VMm":
+                # tuples for records, strings / datetime objects for datetimes
                 try:
-                    arr = arr.astype(
-                        self.dtype, casting="unsafe" if arr.dtype.kind in "biuf" else "same_kind"
-                    )
+                    arr = np.asarray(value, dtype=self.dtype)
+                except (TypeError, ValueError) as exc:
+                    raise ShapeMismatchError(
+                        f"cannot write {value!r} into an array of dtype {self.dtype}: {exc}"
+                    ) from exc
+            else:
+                arr = np.asarray(value)
+            if arr.dtype != self.dtype:
+                if kind in "US" and arr.dtype.kind == kind:
+                    _check_fits(arr, self.dtype)
+                unsafe = arr.dtype.kind in "biuf" or (arr.dtype.kind in "US" and kind in "Mm")
+                try:
+                    arr = arr.astype(self.dtype, casting="unsafe" if unsafe else "same_kind")
                 except (TypeError, ValueError) as exc:
                     raise ShapeMismatchError(
                         f"cannot write values of dtype {arr.dtype} into an array of dtype "
@@ -550,3 +569,18 @@ def _reopen_array(store: Store, path: str, read_only: bool) -> Array:
     from zarrfast.core.api import open_array
 
     return open_array(store=store, path=path, mode="r" if read_only else "r+")
+
+
+def _check_fits(arr: np.ndarray, dtype: np.dtype[Any]) -> None:
+    """Refuse strings longer than a fixed-length dtype holds (numpy would truncate them
+    silently, losing data)."""
+    width = dtype.itemsize // (4 if dtype.kind == "U" else 1)
+    if arr.dtype.itemsize // (4 if arr.dtype.kind == "U" else 1) <= width or arr.size == 0:
+        return
+    longest = int(np.strings.str_len(arr).max())
+    if longest > width:
+        what = "characters" if dtype.kind == "U" else "bytes"
+        raise EncodeError(
+            f"a value of {longest} {what} is longer than the fixed length {width} of dtype "
+            f"{dtype.str} (numpy would truncate it silently; zarrfast refuses)"
+        )

@@ -327,7 +327,13 @@ def _slice_dim(
     stride = abs(step)
     lo = start if step > 0 else start + (n - 1) * step
     hi = lo + (n - 1) * stride
-    ks = np.arange(lo // chunk_len, hi // chunk_len + 1, dtype=np.intp)
+    if stride >= chunk_len:
+        # every selected element lies in its own chunk: enumerate elements, not the span
+        # (a[::10**16] on 10**18 elements must not walk 10**17 chunks)
+        ks = (lo + np.arange(n, dtype=np.intp) * stride) // chunk_len
+    else:
+        # the span holds at most n + 1 chunks
+        ks = np.arange(lo // chunk_len, hi // chunk_len + 1, dtype=np.intp)
     begin = ks * chunk_len
     end = np.minimum(begin + chunk_len, dim_len)
     # first selected element at or after the chunk's beginning
