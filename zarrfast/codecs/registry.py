@@ -34,6 +34,8 @@ _SHORTHAND: dict[str, tuple[str, dict[str, Any]]] = {
     "lz4": ("lz4", {"acceleration": 1}),
     "bz2": ("bz2", {"level": 1}),
 }
+#: Where Zarr v3 has a core codec for the same format, the shorthand writes it.
+_V3_SHORTHAND: dict[str, tuple[str, dict[str, Any]]] = {"zlib": ("gzip", {"level": 1})}
 
 
 def register_codec(cls: type[Codec], *, replace: bool = False) -> type[Codec]:
@@ -123,6 +125,12 @@ def codec_from_user(obj: Any, zarr_format: int) -> Codec | None:
     Accepts ``None``, a :class:`Codec`, a shorthand name (``"zstd"``, ``"blosc"``,
     ``"zlib"``, ``"gzip"``, ``"lz4"``, ``"bz2"``), a v2 ``{"id": ...}`` dict or a v3
     ``{"name": ..., "configuration": ...}`` dict, whatever ``zarr_format`` is.
+
+    The shorthand ``"zlib"`` means numcodecs ``zlib`` in Zarr v2 but the core ``gzip``
+    codec (the same DEFLATE stream in a gzip container) in Zarr v3: ``numcodecs.zlib``
+    is an extension that tensorstore and zarrs cannot open, and every v3 reader knows
+    ``gzip``.  Pass ``{"id": "zlib"}`` or a :class:`~zarrfast.codecs.zlib.ZlibCodec` to
+    write ``numcodecs.zlib`` in v3 anyway; arrays stored with it stay readable.
     """
     if obj is None:
         return None
@@ -131,6 +139,8 @@ def codec_from_user(obj: Any, zarr_format: int) -> Codec | None:
     if isinstance(obj, str):
         if obj in _SHORTHAND:
             key, conf = _SHORTHAND[obj]
+            if zarr_format == 3:
+                key, conf = _V3_SHORTHAND.get(obj, (key, conf))
             cls = _BY_V2.get(key) or _BY_V3.get(key)
             if cls is None:
                 raise UnknownCodecError(f"codec {obj!r} is not available")

@@ -119,6 +119,15 @@ def _resolve_existing(
         raise NodeNotFoundError(f"no array or group at {path or store!r}: {exc}") from exc
 
 
+def _where(store: Any, path: str | None, node: str) -> str:
+    """The location a user asked for, for messages."""
+    if isinstance(store, str):
+        return repr(store if path is None else f"{store.rstrip('/')}/{path}")
+    if path is not None and store is None:
+        return repr(path)
+    return f"path {('/' + node)!r} of {store!r}"
+
+
 def _url_opener() -> Any:
     try:
         from zarrfast.storage.urls import open_url
@@ -401,8 +410,15 @@ def open(
     """Open an existing array or group (format detected from what is stored).
 
     ``mode``: ``"r"`` read-only, ``"r+"`` read/write (must exist), ``"a"`` read/write
-    (created if missing when ``shape=`` is given, else a group), ``"w"`` create
+    (an array is created if missing when ``shape=`` is given), ``"w"`` create
     (overwrite), ``"w-"`` create (fail if it exists).
+
+    Raises
+    ------
+    NodeNotFoundError
+        In modes ``"r"``, ``"r+"`` and ``"a"`` without ``shape=``, when nothing Zarr is
+        stored at the location; nothing is written then (use :func:`open_group` with
+        ``mode="a"`` to create a group when missing).
     """
     from zarrfast.core.group import Group
 
@@ -419,8 +435,12 @@ def open(
                 zarr_format=zarr_format or 3,
                 **array_kw,
             )
-        if mode == "a" and not array_kw:
-            return _create_group(st, node, zarr_format or 3, overwrite=False, attributes=None)
+        if mode == "a":
+            raise NodeNotFoundError(
+                f"no array or group at {_where(store, path, node)}: expected zarr.json, "
+                ".zarray or .zgroup there, found none (pass shape= to create an array, or "
+                "use zarrfast.open_group(..., mode='a') to create a group)"
+            )
         if mode in ("w", "w-"):
             return _create_group(
                 st,
