@@ -31,3 +31,44 @@ def test_to_zarr_open_zarr(kind: str, tmp_path: Any) -> None:
     ds.to_zarr(store, mode="w", consolidated=False)
     back = xr.open_zarr(store, consolidated=False)
     xr.testing.assert_identical(back.load(), ds)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_datetime_and_fixed_string_coordinates_written_by_xarray_open_in_zarrfast(
+    zarr_format: int, tmp_path: Any
+) -> None:
+    import zarr
+
+    import zarrfast as zf
+    import zarrfast.zarr_python as zp
+
+    path = str(tmp_path / "ds.zarr")
+    time = np.array(["2021-01-01T00", "2021-01-01T06", "NaT", "2021-01-02T00"], dtype="M8[ns]")
+    station = np.array(["oslo", "köln", "", "tromsø"], dtype="<U6")
+    ds = xr.Dataset(
+        {
+            "temp": (("time", "station"), np.arange(16, dtype="f4").reshape(4, 4)),
+            "lag": (("time",), np.array([1, -2, 3, 4], dtype="m8[s]")),
+        },
+        coords={"time": time, "station": station},
+    )
+    # xarray encodes datetimes as integers + units by default; keep them numpy types,
+    # as users who want the raw datetime64 bytes on disk do.
+    encoding = {v: {"dtype": ds[v].dtype} for v in ("time", "lag")}
+    ds.to_zarr(path, mode="w", consolidated=False, zarr_format=zarr_format, encoding=encoding)
+    for name, expected in (("time", time), ("station", station), ("lag", ds["lag"].values)):
+        arr = zf.open(path=f"{path}/{name}", mode="r")
+        raw = zarr.open_array(path, path=name, mode="r")
+        assert arr.dtype == raw.dtype
+        assert arr[...].tobytes() == raw[...].tobytes()
+    assert zf.open(path=f"{path}/time", mode="r").dtype == np.dtype("M8[ns]")
+    assert zf.open(path=f"{path}/lag", mode="r").dtype.kind == "m"
+    assert zf.open(path=f"{path}/station", mode="r")[...].tolist() == station.tolist()
+    # the whole dataset through zarrfast's store and codec pipeline, with no fallback
+    zp.reset_fallbacks()
+    with zarr.config.set({"codec_pipeline.path": "zarrfast.zarr_python.CodecPipeline"}):
+        store = as_zarr_store(make_store("filesystem", path=path))
+        back = xr.open_zarr(store, consolidated=False).load()
+    xr.testing.assert_identical(back, xr.open_zarr(path, consolidated=False).load())
+    assert back["station"].values.tolist() == station.tolist()
+    assert zp.fallback_count() == 0, dict(zp.FALLBACKS)

@@ -168,12 +168,41 @@ def test_strings_and_empty_chunks(pipeline: None, root: Any) -> None:
     assert zp.fallback_count() == 0
 
 
+FIXED = {
+    "U3": np.array(["a", "bb", "ccc", "", "é", "🎉"], dtype="U3"),
+    "S4": np.array([b"a", b"", b"\xff\x00z", b"abcd", b"q", b"zz"], dtype="S4"),
+    "M8[ns]": np.array([0, -1, 2**40, np.iinfo("i8").min, 5, 6], dtype="i8").view("M8[ns]"),
+    "m8[10s]": np.array([0, -1, 2**40, np.iinfo("i8").min, 5, 6], dtype="i8").view("m8[10s]"),
+    "struct": np.array(
+        [(i, i / 3, b"ab"[: i % 3]) for i in range(6)],
+        dtype=[("a", "<i4"), ("b", "<f8"), ("c", "S2")],
+    ),
+    "V3": np.frombuffer(bytes(range(18)), dtype="V3"),
+}
+
+
+@pytest.mark.parametrize("name", list(FIXED))
+@pytest.mark.parametrize("sharded", [False, True])
+def test_fixed_size_types_run_in_zarrfast(
+    pipeline: None, root: Any, name: str, sharded: bool
+) -> None:
+    data = FIXED[name]
+    if sharded and data.dtype.kind == "V":
+        pytest.skip("zarr-python 3.1's own sharding fails on void fill values")
+    kw: dict[str, Any] = {"shards": (4,)} if sharded else {}
+    z = root.create_array(name, shape=(6,), chunks=(2,), dtype=data.dtype, **kw)
+    z[:] = data
+    z[1] = data[4]
+    data = data.copy()
+    data[1] = data[4]
+    assert z[:].tobytes() == data.tobytes()
+    assert z[2:5].tobytes() == data[2:5].tobytes()
+    back = zf.open_array(store=root.store.zarrfast_store, path=z.path, mode="r")
+    assert back[...].tobytes() == data.tobytes()
+    assert zp.fallback_count() == 0, dict(zp.FALLBACKS)
+
+
 def test_fallbacks_are_counted(pipeline: None, root: Any) -> None:
-    # Fixed-length unicode: zarrfast has no such dtype, so zarr-python's pipeline runs.
-    z = root.create_array("u", shape=(6,), chunks=(4,), dtype="U3", fill_value="")
-    z[:] = ["a", "bb", "ccc", "d", "e", "f"]
-    assert list(z[:]) == ["a", "bb", "ccc", "d", "e", "f"]
-    assert zp.FALLBACKS["dtype:<U3"] >= 2
     before = zp.fallback_count()
     # A codec zarrfast does not implement.
     from zarr.codecs.numcodecs import Quantize

@@ -101,6 +101,8 @@ def _chain_plan(
         if order != "|" and mem_big != stored_big:
             if dtype.kind == "c":
                 swap_unit = itemsize // 2
+            elif dtype.kind == "U":
+                swap_unit = 4  # UTF-32 code units
             elif dtype.kind in _SWAPPABLE:
                 swap_unit = itemsize
             else:

@@ -10,9 +10,16 @@ import numpy as np
 from zarrfast.abc.codec import ArrayBytesCodec, Buffer, ChunkSpec, NativeCodecSpec
 from zarrfast.errors import CodecError, DecodeError
 
-__all__ = ["BytesCodec"]
+__all__ = ["BytesCodec", "has_endianness"]
 
 _ENDIAN_CHAR: dict[str, Literal["<", ">"]] = {"little": "<", "big": ">"}
+
+
+def has_endianness(dtype: np.dtype[Any]) -> bool:
+    """Whether elements of ``dtype`` have a byte order: numbers wider than one byte,
+    UTF-32 text and datetimes do; bytes, raw bytes and structured records (whose fields
+    are stored in the record's own layout, as zarr-python writes them) do not."""
+    return dtype.itemsize > 1 and dtype.byteorder != "|"
 
 
 class BytesCodec(ArrayBytesCodec):
@@ -39,7 +46,7 @@ class BytesCodec(ArrayBytesCodec):
         return {"name": "bytes", "configuration": {"endian": self.endian}}
 
     def evolve_from_spec(self, spec: ChunkSpec) -> BytesCodec:
-        if spec.dtype.itemsize <= 1:
+        if not has_endianness(spec.dtype):
             return self if self.endian is None else BytesCodec(endian=None)
         if self.endian is None:
             return BytesCodec(endian=sys.byteorder)
@@ -51,7 +58,7 @@ class BytesCodec(ArrayBytesCodec):
                 "bytes codec: expected a fixed-size data type, got a variable-length one "
                 "(use the vlen-utf8 / vlen-bytes codec)"
             )
-        if spec.dtype.itemsize > 1 and self.endian is None:
+        if has_endianness(spec.dtype) and self.endian is None:
             raise CodecError(
                 f"bytes codec: endian is required for {spec.dtype.itemsize}-byte data type "
                 f"{spec.dtype.str}"
@@ -59,7 +66,7 @@ class BytesCodec(ArrayBytesCodec):
 
     def stored_dtype(self, dtype: np.dtype[Any]) -> np.dtype[Any]:
         """The dtype of the bytes as stored (``dtype`` with this codec's byte order)."""
-        if self.endian is None or dtype.itemsize <= 1:
+        if self.endian is None or not has_endianness(dtype):
             return dtype
         stored: np.dtype[Any] = dtype.newbyteorder(_ENDIAN_CHAR[self.endian])
         return stored

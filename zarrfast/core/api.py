@@ -11,7 +11,7 @@ import numpy as np
 
 from zarrfast.abc.codec import ArrayArrayCodec, BytesBytesCodec, Codec
 from zarrfast.abc.store import Store
-from zarrfast.codecs.bytes import BytesCodec
+from zarrfast.codecs.bytes import BytesCodec, has_endianness
 from zarrfast.codecs.registry import codec_from_user
 from zarrfast.core.array import Array
 from zarrfast.core.chunk_grid import RegularChunkGrid, validate_shape
@@ -266,7 +266,7 @@ def build_metadata(
 
             ab: Codec = VLenUTF8Codec() if data_type.vlen == "string" else VLenBytesCodec()
         else:
-            ab = BytesCodec(endian=None if data_type.itemsize <= 1 else "little")
+            ab = BytesCodec(endian="little" if has_endianness(data_type.dtype) else None)
         bb = _as_codec_list(compressor, 3)
         codec_list = [*aa, ab, *bb]
     grid_chunks = chunk_t

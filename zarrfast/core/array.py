@@ -577,7 +577,7 @@ def _check_fits(arr: np.ndarray, dtype: np.dtype[Any]) -> None:
     width = dtype.itemsize // (4 if dtype.kind == "U" else 1)
     if arr.dtype.itemsize // (4 if arr.dtype.kind == "U" else 1) <= width or arr.size == 0:
         return
-    longest = int(np.strings.str_len(arr).max())
+    longest = int(np.char.str_len(arr).max())
     if longest > width:
         what = "characters" if dtype.kind == "U" else "bytes"
         raise EncodeError(

@@ -143,7 +143,13 @@ def is_all_fill(chunk: np.ndarray, fill_value: Any) -> bool:
         return True
     if chunk.dtype.kind in "fc":
         return _fill_bits_equal(chunk, fill_value)
-    return bool(np.all(chunk == np.asarray(fill_value, dtype=chunk.dtype)))
+    if chunk.dtype.kind in "biuSU":
+        return bool(np.all(chunk == np.asarray(fill_value, dtype=chunk.dtype)))
+    # datetimes (NaT != NaT), structured records, raw bytes, bfloat16/float8: bit patterns
+    width = chunk.dtype.itemsize
+    raw = np.ascontiguousarray(chunk).reshape(-1).view(np.uint8).reshape(-1, width)
+    fv = np.asarray(fill_value, dtype=chunk.dtype).reshape(1).view(np.uint8)
+    return bool(np.all(raw == fv))
 
 
 # --------------------------------------------------------------------------- engine

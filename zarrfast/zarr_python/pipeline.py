@@ -28,8 +28,8 @@ Where zarrfast cannot reproduce zarr-python's behaviour the pipeline hands the c
 
 * ``"codec:<name>"``: a codec zarrfast does not implement (e.g. ``numcodecs.bitround``),
   or one whose configuration it rejects;
-* ``"dtype:<kind>"``: a data type zarrfast does not decode (fixed-length strings,
-  structured, datetime/timedelta);
+* ``"dtype:<kind>"``: a data type zarrfast does not decode (object dtypes other than
+  zarr-python's variable-length strings and bytes);
 * ``"buffer"``: a non-CPU buffer prototype (GPU buffers stay with zarr-python).
 """
 
@@ -159,6 +159,13 @@ def _chunk_spec(spec: Any) -> tuple[ChunkSpec, np.dtype[Any]]:
         return ChunkSpec(tuple(spec.shape), np.dtype(object), str(fill), "string"), native
     if kind == "O" and name == "VariableLengthBytes":
         return ChunkSpec(tuple(spec.shape), np.dtype(object), bytes(fill), "bytes"), native
+    if kind in "USVMm" and native.itemsize > 0 and not native.hasobject:
+        # fixed-length text/bytes, raw bytes, structured records, datetimes, bfloat16/float8
+        try:
+            value = np.asarray(fill, dtype=native)[()]
+        except (TypeError, ValueError) as exc:
+            raise _Unsupported(f"dtype:{native.str}") from exc
+        return ChunkSpec(tuple(spec.shape), native, value), native
     raise _Unsupported(f"dtype:{native.str}")
 
 
@@ -238,7 +245,12 @@ class CodecPipeline(ZCodecPipeline):
         if not _cpu(spec.prototype):
             raise _Unsupported("buffer")
         zspec, native = _chunk_spec(spec)
-        key = (zspec, native.str, spec.config.order)
+        fill_key = (
+            zspec.fill_value
+            if zspec.vlen is not None
+            else np.asarray(zspec.fill_value, dtype=native).tobytes()
+        )  # np.void / datetime fills are not hashable (or NaT != NaT): key on the bits
+        key = (zspec.shape, native, zspec.vlen, fill_key, spec.config.order)
         chain = self._chains.get(key)
         if chain is None:
             if self._v2 is not None:

@@ -110,7 +110,7 @@ class ArrayMetadata:
         """Shape, dtype and fill value of one stored chunk (or shard), for the codecs."""
         fv = self.fill_value
         if fv is None:
-            fv = self.data_type.dtype.type(0) if self.data_type.vlen is None else None
+            fv = np.zeros((), self.data_type.dtype)[()] if self.data_type.vlen is None else None
         return ChunkSpec(self.chunk_grid.chunk_shape, self.data_type.dtype, fv, self.data_type.vlen)
 
     @property

@@ -44,6 +44,58 @@ _V3_NUMERIC: dict[str, str] = {
 }
 _V3_VLEN = {"string": "string", "variable_length_bytes": "bytes", "bytes": "bytes"}
 
+#: Floating-point types numpy lacks, as tensorstore and zarrs store them (through the
+#: ``ml_dtypes`` package); the same names in v2 ``dtype`` and v3 ``data_type``.
+ML_DTYPE_NAMES = (
+    "bfloat16",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e4m3b11fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+)
+#: numpy datetime64/timedelta64 units that zarr-python writes (``numpy.datetime64``).
+DATETIME_UNITS = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as", "generic")
+#: Largest fixed-length element (bytes) accepted from metadata: bounds what one element
+#: of a hostile ``<U...`` / ``|S...`` / ``raw_bytes`` declaration can cost.
+MAX_ITEMSIZE = 1 << 24
+#: Deepest nesting of structured types accepted from metadata.
+MAX_STRUCT_DEPTH = 8
+#: The NaT bit pattern of datetime64/timedelta64 (what zarr-python writes as fill_value).
+NAT = -(2**63)
+
+
+def _ml_dtype(name: str) -> np.dtype[Any]:
+    try:
+        import ml_dtypes
+    except ImportError:  # pragma: no cover - ml_dtypes comes with the test extra
+        raise UnknownDataTypeError(
+            f"data type {name!r} needs the ml_dtypes package: pip install ml_dtypes"
+        ) from None
+    return np.dtype(getattr(ml_dtypes, name))
+
+
+def ml_dtype_name(dt: np.dtype[Any]) -> str | None:
+    """The ``ml_dtypes`` name of ``dt`` (``"bfloat16"``...), or None for other dtypes."""
+    name = dt.name
+    if name in ML_DTYPE_NAMES and dt.fields is None and dt == _ml_dtype(name):
+        return name
+    return None
+
+
+def _category(dt: np.dtype[Any]) -> str:
+    """``"ml"``, ``"struct"``, ``"raw"`` (void), ``"U"``, ``"S"``, ``"M"``, ``"m"`` or the
+    numeric kind ``"b"``/``"i"``/``"u"``/``"f"``/``"c"``; ``"?"`` for anything else."""
+    if dt.fields is not None:
+        return "struct"
+    if ml_dtype_name(dt) is not None:
+        return "ml"
+    if dt.kind == "V":
+        return "raw"
+    if dt.kind in "biufcUSMm":
+        return dt.kind
+    return "?"
+
 
 @dataclass(frozen=True)
 class DataType:
@@ -64,34 +116,234 @@ class DataType:
 
     @property
     def v3_name(self) -> str:
-        """The Zarr v3 ``data_type`` name (``"int32"``, ``"string"``...).
+        """The Zarr v3 ``data_type`` name (``"int32"``, ``"string"``, ``"structured"``...).
 
         Raises
         ------
         UnknownDataTypeError
             If the dtype has no Zarr v3 name.
         """
+        j = self.v3_json
+        return j if isinstance(j, str) else str(j["name"])
+
+    @property
+    def v3_json(self) -> str | dict[str, Any]:
+        """The Zarr v3 ``data_type`` value: a name, or ``{"name", "configuration"}`` for
+        the parameterised types, exactly as zarr-python 3 writes it."""
         if self.vlen == "string":
             return "string"
         if self.vlen == "bytes":
             return "variable_length_bytes"
-        key = self.dtype.newbyteorder("<").str if self.dtype.itemsize > 1 else self.dtype.str
-        for name, s in _V3_NUMERIC.items():
-            if s == key:
-                return name
-        raise UnknownDataTypeError(f"data type {self.dtype.str!r} has no Zarr v3 name")
+        return _v3_json(self.dtype)
 
     @property
     def v2_str(self) -> str:
-        """The Zarr v2 ``dtype`` string (``"<f8"``, ``"|O"`` for variable-length types)."""
+        """The Zarr v2 ``dtype`` as a string (``"<f8"``, ``"|O"`` for variable-length
+        types, numpy's ``descr`` text for structured types; see :attr:`v2_json`)."""
+        j = self.v2_json
+        return j if isinstance(j, str) else str(j)
+
+    @property
+    def v2_json(self) -> str | list[Any]:
+        """The Zarr v2 ``dtype`` value: ``"<f8"``, ``"|O"``, ``"<U8"``, ``"<M8[ns]"``,
+        ``"bfloat16"``, or the list form ``[["a", "<i4"], ...]`` of a structured type."""
         if self.vlen is not None:
             return "|O"
-        return str(self.dtype.str)
+        return _v2_json(self.dtype)
+
+    @property
+    def category(self) -> str:
+        """What kind of element this is: a numeric kind (``"b" "i" "u" "f" "c"``),
+        ``"U"``/``"S"`` fixed-length text/bytes, ``"M"``/``"m"`` datetime/timedelta,
+        ``"struct"``, ``"raw"`` (void bytes), ``"ml"`` (bfloat16/float8) or ``"vlen"``."""
+        return "vlen" if self.vlen is not None else _category(self.dtype)
 
     @property
     def itemsize(self) -> int:
         """Bytes per element in memory (the pointer size for variable-length types)."""
         return self.dtype.itemsize
+
+
+def _v3_json(dt: np.dtype[Any]) -> str | dict[str, Any]:
+    cat = _category(dt)
+    if cat == "ml":
+        return str(ml_dtype_name(dt))
+    if cat == "U":
+        return {"name": "fixed_length_utf32", "configuration": {"length_bytes": dt.itemsize}}
+    if cat == "S":
+        return {"name": "null_terminated_bytes", "configuration": {"length_bytes": dt.itemsize}}
+    if cat == "raw":
+        return {"name": "raw_bytes", "configuration": {"length_bytes": dt.itemsize}}
+    if cat in ("M", "m"):
+        unit, scale = np.datetime_data(dt)
+        name = "numpy.datetime64" if cat == "M" else "numpy.timedelta64"
+        return {"name": name, "configuration": {"unit": unit, "scale_factor": int(scale)}}
+    if cat == "struct":
+        fields = []
+        for fname in dt.names or ():
+            fdt = dt.fields[fname][0]  # type: ignore[index]
+            if fdt.subdtype is not None:
+                raise UnknownDataTypeError(
+                    f"structured field {fname!r} of shape {fdt.shape} has no Zarr v3 form"
+                )
+            fields.append([fname, _v3_json(fdt)])
+        return {"name": "structured", "configuration": {"fields": fields}}
+    key = dt.newbyteorder("<").str if dt.itemsize > 1 else dt.str
+    for name, s in _V3_NUMERIC.items():
+        if s == key:
+            return name
+    raise UnknownDataTypeError(f"data type {dt.str!r} has no Zarr v3 name")
+
+
+def _v2_json(dt: np.dtype[Any]) -> str | list[Any]:
+    cat = _category(dt)
+    if cat == "ml":
+        return str(ml_dtype_name(dt))
+    if cat == "struct":
+        out: list[Any] = []
+        for fname in dt.names or ():
+            fdt = dt.fields[fname][0]  # type: ignore[index]
+            if fdt.subdtype is not None:
+                base, shape = fdt.subdtype
+                out.append([fname, _v2_json(base), list(shape)])
+            else:
+                out.append([fname, _v2_json(fdt)])
+        return out
+    return str(dt.str)
+
+
+def _length_bytes(obj: Any, name: str, unit: int = 1) -> int:
+    conf = obj.get("configuration")
+    if not isinstance(conf, dict) or set(conf) != {"length_bytes"}:
+        raise MetadataError(
+            f"expected data_type {name!r} with configuration {{'length_bytes': n}}, got {obj!r}"
+        )
+    n = conf["length_bytes"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < unit or n % unit or n > MAX_ITEMSIZE:
+        raise MetadataError(
+            f"expected {name!r} length_bytes to be a positive multiple of {unit} up to "
+            f"{MAX_ITEMSIZE}, got {n!r}"
+        )
+    return n
+
+
+def _datetime_dtype(kind: str, unit: Any, scale: Any) -> np.dtype[Any]:
+    name = "numpy.datetime64" if kind == "M8" else "numpy.timedelta64"
+    if not isinstance(unit, str) or unit not in DATETIME_UNITS:
+        raise UnknownDataTypeError(
+            f"unknown {name} unit {str(unit)[:100]!r}; expected one of {list(DATETIME_UNITS)}"
+        )
+    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale < 2**31:
+        raise MetadataError(f"expected a {name} scale_factor in [1, 2**31), got {scale!r}")
+    if unit == "generic":
+        return np.dtype(kind)
+    return np.dtype(f"{kind}[{scale}{unit}]")
+
+
+def _v3_field_dtype(obj: Any, depth: int) -> np.dtype[Any]:
+    dt = _parse_v3(obj, depth)
+    if dt.vlen is not None:
+        raise UnknownDataTypeError(
+            f"structured fields must have a fixed size, got a {dt.vlen} field ({obj!r})"
+        )
+    return dt.dtype
+
+
+def _struct_from_fields(fields: Any, parse: Any, what: str) -> np.dtype[Any]:
+    if not isinstance(fields, list) or not fields:
+        raise MetadataError(f"expected {what} fields as a non-empty list, got {fields!r}")
+    spec: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    for entry in fields:
+        shape: Any = None
+        if isinstance(entry, dict) and set(entry) <= {"name", "data_type"}:
+            fname, fdt = entry.get("name"), entry.get("data_type")
+        elif isinstance(entry, list) and len(entry) in (2, 3):
+            fname, fdt = entry[0], entry[1]
+            shape = entry[2] if len(entry) == 3 else None
+        else:
+            raise MetadataError(f"expected a {what} field as [name, dtype], got {entry!r}")
+        if not isinstance(fname, str) or not fname or fname in seen:
+            raise MetadataError(
+                f"expected {what} field names to be distinct non-empty strings, got {fname!r}"
+            )
+        seen.add(fname)
+        dt = parse(fdt)
+        if shape is not None:
+            if (
+                not isinstance(shape, list)
+                or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+                or math.prod(shape) * dt.itemsize > MAX_ITEMSIZE
+            ):
+                raise MetadataError(f"invalid shape {shape!r} of {what} field {fname!r}")
+            spec.append((fname, dt, tuple(shape)))
+        else:
+            spec.append((fname, dt))
+    try:
+        out = np.dtype(spec)
+    except (TypeError, ValueError) as exc:
+        raise MetadataError(f"invalid {what} fields {fields!r}: {exc}") from exc
+    if out.itemsize > MAX_ITEMSIZE or out.itemsize == 0:
+        raise MetadataError(f"{what} type of {out.itemsize} bytes per element is not supported")
+    return out
+
+
+def _parse_v3(obj: Any, depth: int = 0) -> DataType:
+    if isinstance(obj, str):
+        if obj in _V3_NUMERIC:
+            return DataType(np.dtype(_V3_NUMERIC[obj]).newbyteorder("="))
+        if obj in _V3_VLEN:
+            return DataType(np.dtype(object), _V3_VLEN[obj])
+        if obj in ML_DTYPE_NAMES:
+            return DataType(_ml_dtype(obj))
+        if len(obj) < 12 and obj[:1] == "r" and obj[1:].isdigit():  # core spec raw bits
+            bits = int(obj[1:])
+            if bits % 8 or not 0 < bits <= 8 * MAX_ITEMSIZE:
+                raise MetadataError(f"expected a raw data type r<8k> with k > 0, got {obj!r}")
+            return DataType(np.dtype(f"V{bits // 8}"))
+        raise UnknownDataTypeError(
+            f"unknown Zarr v3 data_type {obj[:100]!r}; expected one of "
+            f"{sorted([*_V3_NUMERIC, 'string', 'variable_length_bytes', *ML_DTYPE_NAMES])} "
+            "or a parameterised type (fixed_length_utf32, null_terminated_bytes, raw_bytes, "
+            "numpy.datetime64, numpy.timedelta64, structured)"
+        )
+    if isinstance(obj, dict) and isinstance(obj.get("name"), str):
+        name = obj["name"]
+        extra = set(obj) - {"name", "configuration", "must_understand"}
+        if extra:
+            raise MetadataError(f"unexpected keys {sorted(extra)} in data_type {obj!r}")
+        if name == "fixed_length_utf32":
+            return DataType(np.dtype(f"U{_length_bytes(obj, name, 4) // 4}").newbyteorder("="))
+        if name == "null_terminated_bytes":
+            return DataType(np.dtype(f"S{_length_bytes(obj, name)}"))
+        if name in ("raw_bytes", "fixed_length_bytes"):
+            return DataType(np.dtype(f"V{_length_bytes(obj, name)}"))
+        if name in ("numpy.datetime64", "numpy.timedelta64"):
+            conf = obj.get("configuration")
+            if not isinstance(conf, dict) or not set(conf) <= {"unit", "scale_factor"}:
+                raise MetadataError(
+                    f"expected {name} configuration {{'unit', 'scale_factor'}}, got {conf!r}"
+                )
+            kind = "M8" if name == "numpy.datetime64" else "m8"
+            return DataType(
+                _datetime_dtype(kind, conf.get("unit"), conf.get("scale_factor", 1))
+            )
+        if name in ("structured", "struct"):
+            if depth >= MAX_STRUCT_DEPTH:
+                raise MetadataError(
+                    f"structured data types nested deeper than {MAX_STRUCT_DEPTH} levels "
+                    "are not supported"
+                )
+            conf = obj.get("configuration")
+            if not isinstance(conf, dict) or set(conf) != {"fields"}:
+                raise MetadataError(f"expected {name} configuration {{'fields': [...]}}")
+            return DataType(
+                _struct_from_fields(
+                    conf["fields"], lambda f: _v3_field_dtype(f, depth + 1), "structured"
+                )
+            )
+        raise UnknownDataTypeError(f"unsupported Zarr v3 data_type extension {name[:100]!r}")
+    raise MetadataError(f"expected data_type to be a string or an object, got {obj!r}")
 
 
 def parse_v3_data_type(obj: Any) -> DataType:
@@ -100,7 +352,10 @@ def parse_v3_data_type(obj: Any) -> DataType:
     Parameters
     ----------
     obj
-        The decoded JSON value of ``data_type``.
+        The decoded JSON value of ``data_type``: a name (``"int32"``, ``"bfloat16"``...)
+        or an object for the parameterised types zarr-python 3 writes
+        (``fixed_length_utf32``, ``null_terminated_bytes``, ``raw_bytes``,
+        ``numpy.datetime64``, ``numpy.timedelta64``, ``structured``).
 
     Returns
     -------
@@ -110,22 +365,50 @@ def parse_v3_data_type(obj: Any) -> DataType:
     Raises
     ------
     UnknownDataTypeError
-        For an unknown name or a data type extension object.
+        For an unknown name, unit or extension.
     MetadataError
-        If ``obj`` is neither a string nor an extension object.
+        If ``obj`` is malformed.
     """
-    if isinstance(obj, str):
-        if obj in _V3_NUMERIC:
-            return DataType(np.dtype(_V3_NUMERIC[obj]).newbyteorder("="))
-        if obj in _V3_VLEN:
-            return DataType(np.dtype(object), _V3_VLEN[obj])
+    return _parse_v3(obj)
+
+
+def _v2_dtype(obj: Any, depth: int = 0) -> np.dtype[Any]:
+    if isinstance(obj, list):
+        if depth >= MAX_STRUCT_DEPTH:
+            raise MetadataError(
+                f"structured dtypes nested deeper than {MAX_STRUCT_DEPTH} levels are not supported"
+            )
+        return _struct_from_fields(obj, lambda f: _v2_dtype(f, depth + 1), "structured dtype")
+    if not isinstance(obj, str) or len(obj) > 64:
         raise UnknownDataTypeError(
-            f"unknown Zarr v3 data_type {obj!r}; expected one of "
-            f"{sorted([*_V3_NUMERIC, 'string', 'variable_length_bytes'])}"
+            f"expected .zarray dtype to be a string such as '<f8' or a list of fields, "
+            f"got {str(obj)[:100]!r}"
         )
-    if isinstance(obj, dict) and isinstance(obj.get("name"), str):
-        raise UnknownDataTypeError(f"unsupported Zarr v3 data_type extension {obj['name']!r}")
-    raise MetadataError(f"expected data_type to be a string, got {obj!r}")
+    if obj in ML_DTYPE_NAMES:
+        return _ml_dtype(obj)
+    try:
+        dt = np.dtype(obj)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise UnknownDataTypeError(f"unknown Zarr v2 dtype {obj!r}") from exc
+    cat = _category(dt)
+    if cat in ("b", "i", "u", "f", "c") and dt.str.lstrip("<>|=") not in {
+        s.lstrip("<>|") for s in _V3_NUMERIC.values()
+    }:
+        cat = "?"
+    if cat == "?" or dt.fields is not None or dt.subdtype is not None:
+        raise UnknownDataTypeError(
+            f"unsupported Zarr v2 dtype {obj!r}; supported: bool, int8..int64, "
+            "uint8..uint64, float16/32/64, complex64/128 in either byte order, <U n, |S n, "
+            "|V n, <M8[unit], <m8[unit], structured lists, bfloat16/float8, |O strings"
+        )
+    if dt.itemsize == 0 or dt.itemsize > MAX_ITEMSIZE:
+        raise UnknownDataTypeError(
+            f"Zarr v2 dtype {obj!r}: expected 1 to {MAX_ITEMSIZE} bytes per element, "
+            f"got {dt.itemsize}"
+        )
+    if cat in ("M", "m") and np.datetime_data(dt)[0] not in DATETIME_UNITS:
+        raise UnknownDataTypeError(f"unknown unit in Zarr v2 dtype {obj!r}")
+    return dt
 
 
 def parse_v2_dtype(obj: Any, filters: list[dict[str, Any]] | None = None) -> DataType:
@@ -134,7 +417,9 @@ def parse_v2_dtype(obj: Any, filters: list[dict[str, Any]] | None = None) -> Dat
     Parameters
     ----------
     obj
-        The decoded JSON value of ``dtype``.
+        The decoded JSON value of ``dtype``: a numpy dtype string (``"<f8"``, ``"<U8"``,
+        ``"|S6"``, ``"<M8[ns]"``, ``"|V7"``), ``"bfloat16"``/float8 names, or the list
+        form of a structured dtype (``[["a", "<i4"], ["b", "<f8", [2]]]``).
     filters
         The array's ``filters``; an object dtype needs a ``vlen-utf8`` or ``vlen-bytes``
         filter to say what its elements are.
@@ -147,13 +432,8 @@ def parse_v2_dtype(obj: Any, filters: list[dict[str, Any]] | None = None) -> Dat
     Raises
     ------
     UnknownDataTypeError
-        For a structured, unsupported or unparseable dtype.
+        For an unsupported or unparseable dtype.
     """
-    if not isinstance(obj, str):
-        raise UnknownDataTypeError(
-            f"expected .zarray dtype to be a string such as '<f8', got {obj!r} "
-            "(structured dtypes are not supported)"
-        )
     if obj in ("|O", "O", "<O", ">O"):
         ids = [f.get("id") for f in (filters or []) if isinstance(f, dict)]
         if "vlen-utf8" in ids:
@@ -163,18 +443,7 @@ def parse_v2_dtype(obj: Any, filters: list[dict[str, Any]] | None = None) -> Dat
         raise UnknownDataTypeError(
             f"dtype {obj!r} needs a 'vlen-utf8' or 'vlen-bytes' filter, got filters {ids}"
         )
-    try:
-        dt = np.dtype(obj)
-    except TypeError as exc:
-        raise UnknownDataTypeError(f"unknown Zarr v2 dtype {obj!r}") from exc
-    if dt.kind not in "biufc" or dt.str.lstrip("<>|=") not in {
-        s.lstrip("<>|") for s in _V3_NUMERIC.values()
-    }:
-        raise UnknownDataTypeError(
-            f"unsupported Zarr v2 dtype {obj!r}; supported: bool, int8..int64, "
-            "uint8..uint64, float16/32/64, complex64/128 in either byte order, |O strings"
-        )
-    return DataType(dt)
+    return DataType(_v2_dtype(obj))
 
 
 def data_type_from_user(dtype: Any, zarr_format: int) -> DataType:
@@ -183,8 +452,10 @@ def data_type_from_user(dtype: Any, zarr_format: int) -> DataType:
     Parameters
     ----------
     dtype
-        A :class:`DataType`, numpy dtype or anything ``np.dtype`` accepts, a Zarr v3
-        data type name, or ``str``/``bytes`` (and their spellings) for variable length.
+        A :class:`DataType`, numpy dtype or anything ``np.dtype`` accepts (``"<U8"`` and
+        ``"S6"`` are fixed-length, ``"M8[ns]"``, structured lists...), a Zarr v3 data
+        type name (``"int32"``, ``"bfloat16"``...), or ``str``/``bytes`` (and their
+        length-less spellings) for variable-length strings and bytes.
     zarr_format
         2 or 3; for 3 the numpy dtype is made native byte order.
 
@@ -202,33 +473,72 @@ def data_type_from_user(dtype: Any, zarr_format: int) -> DataType:
         return dtype
     if (
         dtype in (str, "str", "string", "U", "|O", "O", object)
-        or (isinstance(dtype, np.dtype) and dtype.kind in "UOT")
-        or (isinstance(dtype, str) and dtype in ("<U", ">U", "T"))
+        or (isinstance(dtype, np.dtype) and (dtype.kind in "OT" or dtype == np.dtype("U")))
+        or (isinstance(dtype, str) and dtype in ("<U", ">U", "T", "<U0", "U0"))
     ):
         return DataType(np.dtype(object), "string")
-    if dtype in (bytes, "bytes", "variable_length_bytes"):
+    if dtype in (bytes, "bytes", "variable_length_bytes", "S", "|S", "S0", "|S0") or (
+        isinstance(dtype, np.dtype) and dtype == np.dtype("S")
+    ):
         return DataType(np.dtype(object), "bytes")
     if isinstance(dtype, str) and dtype in _V3_NUMERIC:
         dt = np.dtype(_V3_NUMERIC[dtype])
+    elif isinstance(dtype, str) and dtype in ML_DTYPE_NAMES:
+        dt = _ml_dtype(dtype)
+    elif isinstance(dtype, (str, dict)) and zarr_format == 3 and not _numpy_spelling(dtype):
+        dt = _parse_v3(dtype).dtype  # a Zarr v3 data_type name or object
     else:
         try:
             dt = np.dtype(dtype)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise UnknownDataTypeError(f"unknown dtype {dtype!r}") from exc
-    if dt.kind == "U" or dt.kind == "O":
+    if dt.kind == "O":
         return DataType(np.dtype(object), "string")
-    if dt.kind not in "biufc":
+    cat = _category(dt)
+    if cat == "?" or dt.hasobject or dt.itemsize == 0 or dt.subdtype is not None:
         raise UnknownDataTypeError(
             f"unsupported dtype {dt!r}; supported: bool, int8..int64, uint8..uint64, "
-            "float16/32/64, complex64/128, str and bytes"
+            "float16/32/64, complex64/128, bfloat16/float8, fixed-length U/S/V, "
+            "datetime64/timedelta64, structured, str and bytes"
         )
+    if cat == "struct" and zarr_format == 3:
+        _v3_json(dt)  # fields must have a v3 form (no subarray fields)
+    if cat in ("M", "m") and np.datetime_data(dt)[0] not in DATETIME_UNITS:
+        raise UnknownDataTypeError(f"unsupported datetime unit in {dt!r}")
     if zarr_format == 3:
-        dt = dt.newbyteorder("=")
+        dt = _native_order(dt)
     return DataType(dt)
 
 
+def _numpy_spelling(dtype: Any) -> bool:
+    if not isinstance(dtype, str):
+        return False
+    try:
+        np.dtype(dtype)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _native_order(dt: np.dtype[Any]) -> np.dtype[Any]:
+    """``dt`` in native byte order, field by field for structured types."""
+    if dt.fields is not None:
+        return np.dtype(
+            [
+                (name, _native_order(dt.fields[name][0]))  # type: ignore[index]
+                for name in dt.names or ()
+            ]
+        )
+    if dt.subdtype is not None:
+        base, shape = dt.subdtype
+        return np.dtype((_native_order(base), shape))
+    if ml_dtype_name(dt) is not None:
+        return dt
+    return dt.newbyteorder("=") if dt.byteorder in "<>" else dt
+
+
 # --------------------------------------------------------------------------- fill values
-_UINT_FOR_FLOAT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+_UINT_FOR_FLOAT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def default_fill_value(dtype: DataType) -> Any:
@@ -248,7 +558,13 @@ def default_fill_value(dtype: DataType) -> Any:
         return ""
     if dtype.vlen == "bytes":
         return b""
-    return dtype.dtype.type(0)
+    dt = dtype.dtype
+    cat = _category(dt)
+    if cat in ("M", "m"):
+        return np.array(NAT, dtype="i8").view(dt.newbyteorder("="))[()].astype(dt)
+    if cat in ("U", "S", "raw", "struct"):
+        return np.zeros((), dtype=dt)[()]
+    return dt.type(0)
 
 
 def _parse_float(obj: Any, dt: np.dtype[Any], zarr_format: int) -> Any:
@@ -326,6 +642,9 @@ def parse_fill_value(obj: Any, dtype: DataType, zarr_format: int) -> Any:
             return bytes(obj)
         raise MetadataError(f"expected a base64 string fill_value for bytes, got {obj!r}")
     dt = dtype.dtype
+    cat = _category(dt)
+    if cat not in ("b", "i", "u", "f", "c"):
+        return _parse_fixed_fill(obj, dt, cat, zarr_format)
     if dt.kind == "b":
         if isinstance(obj, bool):
             return np.bool_(obj)
@@ -412,6 +731,18 @@ def fill_value_to_json(value: Any, dtype: DataType, zarr_format: int) -> Any:
     if dtype.vlen == "bytes":
         return base64.standard_b64encode(bytes(value)).decode("ascii")
     dt = dtype.dtype
+    cat = _category(dt)
+    if cat == "ml":
+        return _float_to_json(np.asarray(value, dtype=dt), zarr_format)
+    if cat == "U":
+        return str(np.asarray(value, dtype=dt)[()])
+    if cat in ("S", "raw", "struct"):
+        raw = np.asarray(value, dtype=dt).tobytes()
+        if cat == "S":
+            raw = raw.rstrip(b"\x00")
+        return base64.standard_b64encode(raw).decode("ascii")
+    if cat in ("M", "m"):
+        return int(np.asarray(value, dtype=dt).astype(dt.newbyteorder("=")).view("i8"))
     if dt.kind == "b":
         return bool(value)
     if dt.kind in "iu":
@@ -456,6 +787,9 @@ def fill_value_from_user(value: Any, dtype: DataType) -> Any:
             raise MetadataError(f"expected a bytes fill_value for a bytes array, got {value!r}")
         return bytes(value)
     dt = dtype.dtype
+    cat = _category(dt)
+    if cat in ("U", "S", "raw", "struct", "M", "m", "ml"):
+        return _user_fixed_fill(value, dt, cat)
     if dt.kind in "iu":
         if isinstance(value, float) and not value.is_integer():
             raise MetadataError(f"fill_value {value!r} is not an integer for dtype {dt}")
@@ -485,6 +819,98 @@ def fill_value_from_user(value: Any, dtype: DataType) -> Any:
         with np.errstate(over="raise"):
             out = np.asarray(value).astype(dt)
     except (TypeError, ValueError, OverflowError, FloatingPointError) as exc:
+        raise MetadataError(f"cannot use fill_value {value!r} for dtype {dt}: {exc}") from exc
+    if out.ndim != 0:
+        raise MetadataError(f"expected a scalar fill_value for dtype {dt}, got {value!r}")
+    return out[()]
+
+
+# --------------------------------------------------------------------------- fixed-size types
+def _decode_b64(obj: str, what: str) -> bytes:
+    try:
+        return base64.standard_b64decode(obj.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise MetadataError(f"expected base64 for a {what} fill_value, got {obj[:100]!r}") from exc
+
+
+def _from_raw(raw: bytes, dt: np.dtype[Any], what: str, exact: bool) -> Any:
+    n = dt.itemsize
+    if len(raw) > n or (exact and len(raw) != n):
+        raise MetadataError(
+            f"expected {'exactly' if exact else 'at most'} {n} bytes for a {what} "
+            f"fill_value of {dt}, got {len(raw)}"
+        )
+    return np.frombuffer(raw.ljust(n, b"\x00"), dtype=dt)[0]
+
+
+def _parse_fixed_fill(obj: Any, dt: np.dtype[Any], cat: str, zarr_format: int) -> Any:
+    """Fill values of the fixed-size non-numeric types, as zarr-python 3 writes them."""
+    if cat == "ml":
+        return _parse_float(obj, dt, zarr_format)
+    if cat == "U":
+        if not isinstance(obj, str):
+            raise MetadataError(f"expected a string fill_value for {dt}, got {obj!r}")
+        if len(obj) > dt.itemsize // 4:
+            raise MetadataError(
+                f"fill_value of {len(obj)} characters does not fit {dt} "
+                f"({dt.itemsize // 4} characters)"
+            )
+        return np.array(obj, dtype=dt)[()]
+    if cat in ("S", "raw", "struct"):
+        what = {"S": "fixed-length bytes", "raw": "raw bytes", "struct": "structured"}[cat]
+        if isinstance(obj, str):
+            raw = _decode_b64(obj, what)
+        elif isinstance(obj, list) and len(obj) <= dt.itemsize and all(
+            isinstance(b, int) and not isinstance(b, bool) and 0 <= b < 256 for b in obj
+        ):
+            raw = bytes(obj)
+        elif obj == 0 and not isinstance(obj, bool) and zarr_format == 2:
+            raw = bytes(dt.itemsize)  # zarr-python 2 wrote 0 for "no particular fill"
+        else:
+            raise MetadataError(
+                f"expected a base64 string fill_value for {what} {dt}, got {str(obj)[:100]!r}"
+            )
+        return _from_raw(raw, dt, what, exact=cat != "S")
+    if cat in ("M", "m"):
+        if obj == "NaT":
+            bits = NAT
+        elif isinstance(obj, int) and not isinstance(obj, bool) and NAT <= obj < 2**63:
+            bits = obj
+        else:
+            raise MetadataError(
+                f"expected a 64-bit integer (or 'NaT') as a {dt} fill_value, got {obj!r}"
+            )
+        return np.array(bits, dtype="i8").view(dt.newbyteorder("="))[()]
+    raise UnknownDataTypeError(f"cannot parse a fill_value for dtype {dt}")
+
+
+def _user_fixed_fill(value: Any, dt: np.dtype[Any], cat: str) -> Any:
+    if cat == "ml":
+        if isinstance(value, str):
+            return _parse_float(value, dt, 3)
+        try:
+            return np.asarray(value).astype(dt)[()]
+        except (TypeError, ValueError) as exc:
+            raise MetadataError(f"cannot use fill_value {value!r} for dtype {dt}: {exc}") from exc
+    if cat == "U":
+        if not isinstance(value, str):
+            raise MetadataError(f"expected a str fill_value for {dt}, got {value!r}")
+        return _parse_fixed_fill(str(value), dt, cat, 3)
+    if cat == "S":
+        if not isinstance(value, (bytes, bytearray)):
+            raise MetadataError(f"expected a bytes fill_value for {dt}, got {value!r}")
+        return _from_raw(bytes(value), dt, "fixed-length bytes", exact=False)
+    if cat == "raw" and isinstance(value, (bytes, bytearray)):
+        return _from_raw(bytes(value), dt, "raw bytes", exact=True)
+    if (
+        cat in ("M", "m")
+        and isinstance(value, (int, np.integer))
+        and not isinstance(value, (bool, np.timedelta64))
+    ):
+        return _parse_fixed_fill(int(value), dt, cat, 3)
+    try:
+        out = np.array(value, dtype=dt)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise MetadataError(f"cannot use fill_value {value!r} for dtype {dt}: {exc}") from exc
     if out.ndim != 0:
         raise MetadataError(f"expected a scalar fill_value for dtype {dt}, got {value!r}")

@@ -92,7 +92,7 @@ class ArrayMetadataV2(ArrayMetadata):
         return {
             "shape": list(self.shape),
             "chunks": list(self.chunk_grid.chunk_shape),
-            "dtype": self.data_type.v2_str,
+            "dtype": self.data_type.v2_json,
             "fill_value": fill_value_to_json(self.fill_value, self.data_type, 2),
             "order": self.order,
             "filters": [f.to_v2_config() for f in self.filters] or None,

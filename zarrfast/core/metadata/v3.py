@@ -67,7 +67,7 @@ class ArrayMetadataV3(ArrayMetadata):
         """The ``zarr.json`` document as a dict."""
         d: dict[str, Any] = {
             "shape": list(self.shape),
-            "data_type": self.data_type.v3_name,
+            "data_type": self.data_type.v3_json,
             "chunk_grid": self.chunk_grid.to_json(),
             "chunk_key_encoding": self.chunk_key_encoding.to_json(),
             "fill_value": fill_value_to_json(self.fill_value, self.data_type, 3),
