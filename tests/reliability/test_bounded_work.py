@@ -106,8 +106,10 @@ def test_nesting_deeper_than_the_json_parser_goes_is_a_metadata_error() -> None:
         '"index_codecs": [{"name": "bytes"}], "codecs": ['
     )
     codecs = "[" + level * 20_000 + '{"name": "bytes"}' + "]}}" * 20_000 + "]"
-    text = json.dumps(_v3()).replace('"codecs": [{"name": "bytes", "configuration": '
-                                     '{"endian": "little"}}]', '"codecs": ' + codecs)
+    text = json.dumps(_v3()).replace(
+        '"codecs": [{"name": "bytes", "configuration": {"endian": "little"}}]',
+        '"codecs": ' + codecs,
+    )
     assert len(text) > 2_000_000
     with pytest.raises((CodecError, MetadataError)):
         zf.open(_store(text), mode="r")
@@ -421,8 +423,9 @@ def test_a_blosc_header_claiming_a_wrong_size_is_a_decode_error(claimed: int) ->
     blob = bytearray(good)
     # Blosc header: bytes 4..8 are nbytes (uncompressed size) as uint32 little endian.
     blob[4:8] = struct.pack("<I", claimed)
-    store = _store(_v2(compressor={"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}), v2=True)
+    store = _store(
+        _v2(compressor={"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1}), v2=True
+    )
     store.set("0.0", bytes(blob))
     with pytest.raises(DecodeError):
         zf.open(store, mode="r")[...]
-

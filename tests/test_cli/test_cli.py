@@ -118,8 +118,14 @@ def test_copy_resume(src: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     with open(os.path.join(dst, commands.PROGRESS_KEY), "rb") as f:
         assert len(f.read()) < 100  # one coordinate, not the list of done blocks
     calls["n"] = 0
-    monkeypatch.setattr(zf.Array, "__setitem__", lambda self, sel, value: (
-        calls.__setitem__("n", calls["n"] + 1), orig_set(self, sel, value)))
+    monkeypatch.setattr(
+        zf.Array,
+        "__setitem__",
+        lambda self, sel, value: (
+            calls.__setitem__("n", calls["n"] + 1),
+            orig_set(self, sel, value),
+        ),
+    )
     assert main(["copy", src, dst, "--resume", "-q"]) == 0
     assert calls["n"] == 3  # blocks 0 and 1 were done: only 2, 3, 4 are copied again
     np.testing.assert_array_equal(

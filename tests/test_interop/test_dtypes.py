@@ -131,7 +131,9 @@ def test_zarr_python_writes_zarrfast_reads(
     assert a.dtype.itemsize == expected.dtype.itemsize
     assert same_bits(a[...], expected)
     assert same_bits(a[1:6, 1:4], expected[1:6, 1:4])
-    assert same_bits(np.asarray(a.fill_value, dtype=a.dtype), np.asarray(z.fill_value, dtype=a.dtype))
+    assert same_bits(
+        np.asarray(a.fill_value, dtype=a.dtype), np.asarray(z.fill_value, dtype=a.dtype)
+    )
     if fmt == 2:
         assert a.dtype == np.dtype(dtype)
 
@@ -196,8 +198,8 @@ def test_sharded_both_ways(tmp_path: Path, dtype: Any, fill: Any, writer: str) -
 
 @pytest.mark.parametrize("dtype", ["<U4", "|S4", "<M8[ms]", STRUCT, "|V3"])
 def test_native_engine_runs_fixed_size_types(tmp_path: Path, dtype: Any) -> None:
-    from zarrfast._native.engine import build_plan
     from zarrfast._native import _codecs
+    from zarrfast._native.engine import build_plan
 
     a = _zf_create(tmp_path / "n", dtype, 3, None)
     assert build_plan(a.metadata, dict(_codecs.KINDS)) is not None

@@ -357,16 +357,16 @@ def _copy_array(src: Any, dst_url: str, dst_path: str, args: argparse.Namespace)
         dst[sl] = src[sl]
         # blocks go in ascending order, so one coordinate says what is done: the
         # marker stays a few bytes however many blocks there are
-        dst.store.set(
-            marker, json.dumps({"done_through": list(b), "block": list(block)}).encode()
-        )
+        dst.store.set(marker, json.dumps({"done_through": list(b), "block": list(block)}).encode())
         progress.update(1, nbytes(sl))
     progress.close()
     dst.store.delete(marker)
     return len(blocks)
 
 
-def _block_slices(b: tuple[int, ...], block: tuple[int, ...], shape: tuple[int, ...]) -> tuple[slice, ...]:
+def _block_slices(
+    b: tuple[int, ...], block: tuple[int, ...], shape: tuple[int, ...]
+) -> tuple[slice, ...]:
     return tuple(slice(i * n, min((i + 1) * n, s)) for i, n, s in zip(b, block, shape))
 
 
@@ -425,7 +425,7 @@ def _resume_state(
     if not isinstance(state, dict) or state.get("block") != list(block):
         return None, set()  # another block shape: its coordinates mean other blocks
     if "done_through" in state:
-        return tuple(int(i) for i in state["done_through"]) + (1,), set()
+        return (*(int(i) for i in state["done_through"]), 1), set()
     # the earlier format: flat indices into the dense C-order list of blocks
     grid = tuple(-(-s // n) for s, n in zip(shape, block))
     done = set()

@@ -325,9 +325,7 @@ def _parse_v3(obj: Any, depth: int = 0) -> DataType:
                     f"expected {name} configuration {{'unit', 'scale_factor'}}, got {conf!r}"
                 )
             kind = "M8" if name == "numpy.datetime64" else "m8"
-            return DataType(
-                _datetime_dtype(kind, conf.get("unit"), conf.get("scale_factor", 1))
-            )
+            return DataType(_datetime_dtype(kind, conf.get("unit"), conf.get("scale_factor", 1)))
         if name in ("structured", "struct"):
             if depth >= MAX_STRUCT_DEPTH:
                 raise MetadataError(
@@ -860,8 +858,10 @@ def _parse_fixed_fill(obj: Any, dt: np.dtype[Any], cat: str, zarr_format: int) -
         what = {"S": "fixed-length bytes", "raw": "raw bytes", "struct": "structured"}[cat]
         if isinstance(obj, str):
             raw = _decode_b64(obj, what)
-        elif isinstance(obj, list) and len(obj) <= dt.itemsize and all(
-            isinstance(b, int) and not isinstance(b, bool) and 0 <= b < 256 for b in obj
+        elif (
+            isinstance(obj, list)
+            and len(obj) <= dt.itemsize
+            and all(isinstance(b, int) and not isinstance(b, bool) and 0 <= b < 256 for b in obj)
         ):
             raw = bytes(obj)
         elif obj == 0 and not isinstance(obj, bool) and zarr_format == 2:
