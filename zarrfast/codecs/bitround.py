@@ -4,7 +4,6 @@ long runs of zero bits.  Lossy; decoding is the identity."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,14 +31,6 @@ class BitRoundCodec(ArrayArrayCodec):
     def to_v2_config(self) -> dict[str, Any]:
         return {"id": "bitround", "keepbits": self.keepbits}
 
-    @classmethod
-    def from_v2_config(cls, config: Mapping[str, Any]) -> BitRoundCodec:
-        cfg = {k: v for k, v in config.items() if k != "id"}
-        try:
-            return cls(**cfg)
-        except TypeError as exc:
-            raise CodecError(f"invalid configuration for codec 'bitround': {exc}") from exc
-
     def validate(self, spec: ChunkSpec) -> None:
         if spec.vlen is not None or spec.dtype.kind != "f" or spec.dtype.itemsize not in (2, 4, 8):
             raise CodecError(
@@ -63,7 +54,8 @@ class BitRoundCodec(ArrayArrayCodec):
         half_quantum1 = (1 << (maskbits - 1)) - 1
         b += ((b >> maskbits) & 1) + half_quantum1
         b &= mask
-        return b.view(a.dtype)
+        out: np.ndarray = b.view(a.dtype)
+        return out
 
     def decode(self, chunk: np.ndarray, spec: ChunkSpec) -> np.ndarray:
         _check_decoded_size(chunk, spec, "bitround")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from zarrfast.abc.codec import Buffer, BytesBytesCodec
+from zarrfast.codecs._streams import decode_streams
 from zarrfast.codecs.zstd import _check_int
 from zarrfast.errors import CodecError, DecodeError, EncodeError
 
@@ -51,38 +52,8 @@ class BZ2Codec(BytesBytesCodec):
             view = memoryview(data).cast("B")
         except (TypeError, ValueError) as exc:
             raise DecodeError(f"bz2: expected a contiguous bytes-like object: {exc}") from exc
-        srclen = len(view)
-        if srclen == 0:
+        if len(view) == 0:
             raise DecodeError("bz2: expected a bzip2 stream, got 0 bytes")
-        # Like numcodecs (bz2.decompress) concatenated streams are accepted; the output is
-        # bounded by expected_size + 1 so an oversized stream is caught without inflating it.
-        limit = -1 if expected_size is None else expected_size + 1
-        parts: list[bytes] = []
-        total = 0
-        rest: Buffer = view
-        try:
-            while True:
-                dec = _bz2.BZ2Decompressor()
-                parts.append(dec.decompress(rest, max_length=limit - total if limit >= 0 else -1))
-                total += len(parts[-1])
-                if limit >= 0 and total >= limit:
-                    raise DecodeError(
-                        f"bz2: expected {expected_size} decoded bytes, but the {srclen}-byte "
-                        "input decodes to more"
-                    )
-                if not dec.eof:
-                    raise DecodeError(f"bz2: truncated stream ({srclen} bytes of input)")
-                rest = dec.unused_data
-                if not rest:
-                    break
-        except (OSError, EOFError, ValueError) as exc:
-            if isinstance(exc, DecodeError):
-                raise
-            raise DecodeError(f"bz2: cannot decode {srclen} bytes of input: {exc}") from exc
-        out = b"".join(parts)
-        if expected_size is not None and len(out) != expected_size:
-            raise DecodeError(
-                f"bz2: expected {expected_size} decoded bytes, got {len(out)} from {srclen} "
-                "bytes of input"
-            )
-        return out
+        return decode_streams(
+            "bz2", view, expected_size, _bz2.BZ2Decompressor, (OSError, EOFError, ValueError)
+        )

@@ -6,7 +6,6 @@ Lossy for strings that are not labels (they decode to ``""``), exactly as numcod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -59,14 +58,6 @@ class CategorizeCodec(ArrayArrayCodec):
 
     def to_v2_config(self) -> dict[str, Any]:
         return {"id": "categorize", **self._config()}
-
-    @classmethod
-    def from_v2_config(cls, config: Mapping[str, Any]) -> CategorizeCodec:
-        cfg = {k: v for k, v in config.items() if k != "id"}
-        try:
-            return cls(**cfg)
-        except TypeError as exc:
-            raise CodecError(f"invalid configuration for codec 'categorize': {exc}") from exc
 
     def validate(self, spec: ChunkSpec) -> None:
         if spec.vlen is not None or spec.dtype.kind != "U":

@@ -11,19 +11,18 @@ with ``location="end"`` both produce the same bytes.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from zarrfast._native import _codecs as _native
 from zarrfast.abc.codec import Buffer, BytesBytesCodec
 from zarrfast.errors import ChecksumError, CodecError, DecodeError, EncodeError
 
-__all__ = ["Adler32Codec", "CRC32Codec", "NumcodecsCRC32CCodec"]
+__all__ = ["Adler32Codec", "CRC32Codec", "Checksum32Codec", "NumcodecsCRC32CCodec"]
 
 
-class _Checksum32(BytesBytesCodec):
-    """Base: ``location`` is ``"start"`` or ``"end"`` (None: the codec's default, and then
-    left out of the config, as numcodecs leaves it out)."""
+class Checksum32Codec(BytesBytesCodec):
+    """Base of the 32-bit checksum codecs: ``location`` is ``"start"`` or ``"end"`` (None:
+    the codec's default, and then left out of the config, as numcodecs leaves it out)."""
 
     name: ClassVar[str | None] = None
     default_location: ClassVar[str] = "start"
@@ -34,14 +33,6 @@ class _Checksum32(BytesBytesCodec):
                 f"{self.v2_id} codec: expected location 'start' or 'end', got {location!r}"
             )
         self.location = location
-
-    @classmethod
-    def from_v2_config(cls, config: Mapping[str, Any]) -> _Checksum32:
-        cfg = {k: v for k, v in config.items() if k != "id"}
-        try:
-            return cls(**cfg)
-        except TypeError as exc:
-            raise CodecError(f"invalid configuration for codec {cls.v2_id!r}: {exc}") from exc
 
     def to_v2_config(self) -> dict[str, Any]:
         cfg: dict[str, Any] = {"id": self.v2_id}
@@ -92,7 +83,7 @@ class _Checksum32(BytesBytesCodec):
         return payload
 
 
-class CRC32Codec(_Checksum32):
+class CRC32Codec(Checksum32Codec):
     """numcodecs ``CRC32`` (zlib's CRC-32), checksum at the start by default."""
 
     v2_id: ClassVar[str] = "crc32"
@@ -101,7 +92,7 @@ class CRC32Codec(_Checksum32):
         return zlib.crc32(data)
 
 
-class Adler32Codec(_Checksum32):
+class Adler32Codec(Checksum32Codec):
     """numcodecs ``Adler32`` (zlib's Adler-32), checksum at the start by default."""
 
     v2_id: ClassVar[str] = "adler32"
@@ -110,7 +101,7 @@ class Adler32Codec(_Checksum32):
         return zlib.adler32(data)
 
 
-class NumcodecsCRC32CCodec(_Checksum32):
+class NumcodecsCRC32CCodec(Checksum32Codec):
     """numcodecs ``CRC32C`` (Castagnoli, native), checksum at the end by default."""
 
     v2_id: ClassVar[str] = "crc32c"

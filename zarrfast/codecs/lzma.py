@@ -4,10 +4,10 @@ library's liblzma binding, byte-identical to numcodecs for the same parameters."
 from __future__ import annotations
 
 import lzma as _lzma
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from zarrfast.abc.codec import Buffer, BytesBytesCodec
+from zarrfast.codecs._streams import decode_streams
 from zarrfast.errors import CodecError, DecodeError, EncodeError
 
 __all__ = ["LZMACodec"]
@@ -62,14 +62,6 @@ class LZMACodec(BytesBytesCodec):
         self.preset = preset
         self.filters = filters
 
-    @classmethod
-    def from_v2_config(cls, config: Mapping[str, Any]) -> LZMACodec:
-        cfg = {k: v for k, v in config.items() if k != "id"}
-        try:
-            return cls(**cfg)
-        except TypeError as exc:
-            raise CodecError(f"invalid configuration for codec 'lzma': {exc}") from exc
-
     def to_v2_config(self) -> dict[str, Any]:
         return {
             "id": "lzma",
@@ -96,39 +88,14 @@ class LZMACodec(BytesBytesCodec):
             view = memoryview(data).cast("B")
         except (TypeError, ValueError) as exc:
             raise DecodeError(f"lzma: expected a contiguous bytes-like object: {exc}") from exc
-        srclen = len(view)
-        # Bounded: at most expected_size + 1 bytes are inflated, so a bomb is caught early.
-        limit = -1 if expected_size is None else expected_size + 1
-        parts: list[bytes] = []
-        total = 0
-        rest: Buffer = view
-        try:
-            while True:  # concatenated streams, as lzma.decompress accepts them
-                dec = _lzma.LZMADecompressor(
-                    format=self.format, filters=self.filters if self.format == 3 else None
-                )
-                parts.append(dec.decompress(rest, max_length=limit - total if limit >= 0 else -1))
-                total += len(parts[-1])
-                if limit >= 0 and total >= limit:
-                    raise DecodeError(
-                        f"lzma: expected {expected_size} decoded bytes, but the {srclen}-byte "
-                        "input decodes to more"
-                    )
-                if not dec.eof:
-                    if self.format == 3:
-                        break  # raw streams have no end marker
-                    raise DecodeError(f"lzma: truncated stream ({srclen} bytes of input)")
-                rest = dec.unused_data
-                if not rest:
-                    break
-        except (_lzma.LZMAError, EOFError, ValueError) as exc:
-            if isinstance(exc, DecodeError):
-                raise
-            raise DecodeError(f"lzma: cannot decode {srclen} bytes of input: {exc}") from exc
-        out = b"".join(parts)
-        if expected_size is not None and len(out) != expected_size:
-            raise DecodeError(
-                f"lzma: expected {expected_size} decoded bytes, got {len(out)} from {srclen} "
-                "bytes of input"
-            )
-        return out
+        raw = self.format == _lzma.FORMAT_RAW
+        return decode_streams(
+            "lzma",
+            view,
+            expected_size,
+            lambda: _lzma.LZMADecompressor(
+                format=self.format, filters=self.filters if raw else None
+            ),
+            (_lzma.LZMAError, EOFError, ValueError),
+            needs_end=not raw,
+        )

@@ -4,7 +4,6 @@ decimal digits on a power-of-two grid (lossy), optionally stored as another floa
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,14 +48,6 @@ class QuantizeCodec(ArrayArrayCodec):
 
     def to_v2_config(self) -> dict[str, Any]:
         return {"id": "quantize", **self._config()}
-
-    @classmethod
-    def from_v2_config(cls, config: Mapping[str, Any]) -> QuantizeCodec:
-        cfg = {k: v for k, v in config.items() if k != "id"}
-        try:
-            return cls(**cfg)
-        except TypeError as exc:
-            raise CodecError(f"invalid configuration for codec 'quantize': {exc}") from exc
 
     def validate(self, spec: ChunkSpec) -> None:
         _check_itemsize(spec, self.dtype, "quantize", "dtype")

@@ -92,7 +92,8 @@ class Group(Node):
         # keyed on the dict itself: any reassignment of the metadata (refresh, a
         # dropped or re-consolidated listing) makes a fresh partition
         if cached is not None and cached[0] is cons:
-            return cached[1]
+            hit: dict[str, dict[str, Any]] = cached[1]
+            return hit
         parts: dict[str, dict[str, Any]] = {}
         for k, v in cons.items():
             first, sep, rest = k.partition("/")

@@ -72,12 +72,13 @@ def _ml_dtype(name: str) -> np.dtype[Any]:
         raise UnknownDataTypeError(
             f"data type {name!r} needs the ml_dtypes package: pip install ml_dtypes"
         ) from None
-    return np.dtype(getattr(ml_dtypes, name))
+    out: np.dtype[Any] = np.dtype(getattr(ml_dtypes, name))
+    return out
 
 
 def ml_dtype_name(dt: np.dtype[Any]) -> str | None:
     """The ``ml_dtypes`` name of ``dt`` (``"bfloat16"``...), or None for other dtypes."""
-    name = dt.name
+    name = str(dt.name)
     if name in ML_DTYPE_NAMES and dt.fields is None and dt == _ml_dtype(name):
         return name
     return None
@@ -523,7 +524,7 @@ def _native_order(dt: np.dtype[Any]) -> np.dtype[Any]:
     if dt.fields is not None:
         return np.dtype(
             [
-                (name, _native_order(dt.fields[name][0]))  # type: ignore[index]
+                (name, _native_order(dt.fields[name][0]))
                 for name in dt.names or ()
             ]
         )
