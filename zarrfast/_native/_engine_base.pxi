@@ -1,0 +1,276 @@
+# _EngineBase: the array's layout from the plan (shape, codecs, fill, key format) and
+# selection -> task lists: the indexer's per-dimension tables, batches, keys and the C layout.
+# (Included by _pipeline.pyx; the engine's layers are one class each, lowest first.)
+
+cdef class _EngineBase:
+    """Layout and task building shared by the read and write layers above it."""
+
+
+    cdef public object metadata
+    cdef public object store
+    cdef public object fallback
+    cdef public str prefix
+    cdef object dtype
+    cdef str head
+    cdef str sep
+    cdef str zero_key
+    cdef bytes fill_out
+    cdef bytes fill_stored
+    cdef int ndim
+    cdef int64_t chunk_shape[MAXDIM]
+    cdef ptrdiff_t chunk_strides[MAXDIM]
+    cdef zf_batch_layout base
+    cdef size_t bound
+    # the stored objects' shape: shards when sharded, else == chunk_shape
+    cdef int64_t outer_shape[MAXDIM]
+    cdef bint sharded
+    cdef object shard_codec
+    cdef object shard_spec
+    cdef int64_t cps[MAXDIM]        # inner chunks per shard, per dim
+    cdef Py_ssize_t ninner           # inner chunks per shard
+    cdef Py_ssize_t index_nbytes
+    cdef bint index_start
+    cdef bint index_big
+    cdef bint index_crc
+    cdef object index_request
+    cdef public object range_request
+    cdef public Py_ssize_t coalesce_gap
+    cdef object key_cache      # {kvals signature: all keys}, at most a few entries
+    cdef object trusted_get    # the store's _get_many_trusted (keys built here), or None
+    cdef object trusted_set    # the store's _set_many_trusted, or None
+
+    def __init__(self, metadata, store, str path, fallback, dict plan):
+        cdef int d, i, j
+        cdef size_t b
+        self.metadata = metadata
+        self.store = store
+        self.fallback = fallback
+        self.key_cache = {}
+        # keys built here from chunk indices and the (validated) array path are valid;
+        # stores offering it skip re-validating them per key
+        ops = getattr(store, "_trusted_batch_ops", None)
+        ops = ops() if ops is not None else None
+        self.trusted_get, self.trusted_set = ops if ops is not None else (None, None)
+        self.prefix = f"{path}/" if path else ""
+        self.dtype = plan["dtype"]
+        self.head = plan["key_head"]
+        self.sep = plan["key_sep"]
+        self.zero_key = plan["zero_key"]
+        self.fill_out = plan["fill_out"]
+        self.fill_stored = plan["fill_stored"]
+        shape = plan["chunk_shape"]
+        strides = plan["chunk_strides"]
+        codecs = plan["codecs"]
+        if len(shape) > MAXDIM or len(codecs) > ZF_BATCH_MAXCODECS:
+            raise ValueError("too many dimensions or codecs for the native pipeline")
+        self.ndim = len(shape)
+        for d in range(self.ndim):
+            self.chunk_shape[d] = shape[d]
+            self.chunk_strides[d] = strides[d]
+        self.base.ndim = self.ndim
+        self.base.itemsize = plan["itemsize"]
+        self.base.swap_unit = plan["swap_unit"]
+        self.base.chunk_shape = self.chunk_shape
+        self.base.chunk_strides = self.chunk_strides
+        self.base.chunk_is_c = plan["chunk_is_c"]
+        self.base.chunk_nbytes = plan["chunk_nbytes"]
+        self.base.ncodecs = len(codecs)
+        b = self.base.chunk_nbytes
+        for i, (kind, params) in enumerate(codecs):
+            if len(params) > ZF_BATCH_MAXPARAMS:
+                raise ValueError("too many codec parameters for the native pipeline")
+            self.base.codecs[i].kind = kind
+            self.base.codecs[i].nparams = len(params)
+            for j, p in enumerate(params):
+                self.base.codecs[i].params[j] = p
+            if zf_codec_encode_bound(kind, self.base.codecs[i].params,
+                                     self.base.codecs[i].nparams, b, &b) != ZF_OK:
+                raise ValueError(f"codec kind {kind} has no encode bound for {b} bytes")
+        self.bound = b
+        for d in range(self.ndim):
+            self.outer_shape[d] = self.chunk_shape[d]
+        shard = plan.get("shard")
+        self.sharded = shard is not None
+        self.ninner = 1
+        if self.sharded:
+            self.shard_codec = shard["codec"]
+            self.shard_spec = shard["spec"]
+            for d in range(self.ndim):
+                self.outer_shape[d] = shard["shape"][d]
+                self.cps[d] = shard["shape"][d] // self.chunk_shape[d]
+                self.ninner *= self.cps[d]
+            self.index_nbytes = shard["index_nbytes"]
+            self.index_start = shard["index_start"]
+            self.index_big = shard["index_big"]
+            self.index_crc = shard["index_crc"]
+            self.index_request = self.shard_codec.index_request(self.shard_spec)
+            self.range_request = shard.get("range_request")
+            self.coalesce_gap = shard.get("coalesce_gap", 64 * 1024)
+            if self.index_nbytes != 16 * self.ninner + (4 if self.index_crc else 0):
+                raise ValueError("unexpected shard index size")
+
+    def key(self, coords):
+        return self.prefix + self.metadata.chunk_key(tuple(coords))
+
+    cdef Py_ssize_t _batch_tasks(self, bint cheap):
+        """Chunks per native batch: ``config.batch_size``, or -- for a ``cheap`` batch,
+        one that holds no more memory when it is bigger (workers reading or writing files
+        themselves, or uncompressed chunks of a store that keeps the very bytes built
+        here) -- enough for about 16 MiB of decoded data (at most 4096 chunks), because
+        each batch pays a fixed cost (a pool wake-up and join, per-batch arrays, one
+        store call) that dominates when a chunk is a few KiB.  Sizes below 64 are always
+        taken literally (tests use them to exercise batch boundaries)."""
+        cdef Py_ssize_t size = max(1, int(config.batch_size))
+        if size < 64 or not cheap:
+            return size
+        return max(size, min(4096, (16 << 20) // max(<Py_ssize_t>self.base.chunk_nbytes, 1)))
+
+    # ------------------------------------------------------------------ tables
+    cdef _Tables _tables(self, object indexer, object arr):
+        """Tables for a product indexer against ``arr``, or None if not a pure
+        int/slice product (orthogonal arrays, open meshes...)."""
+        cdef _Tables T = _Tables.__new__(_Tables)
+        cdef int d, a
+        cdef Py_ssize_t j, n, ln
+        cdef int64_t C, start, step, m, o0, last, st
+        cdef int64_t[:, ::1] tv
+        dims = getattr(indexer, "_dims", None)
+        out_axes = getattr(indexer, "_out_axes", None)
+        if dims is None or out_axes is None or len(dims) != self.ndim:
+            return None
+        axis_of = {}
+        for a, dd in enumerate(out_axes):
+            if dd is not None:
+                axis_of[dd] = a
+        shape = arr.shape
+        strides = arr.strides
+        T.arrays = []
+        T.keyparts = []
+        T.complete = []
+        T.kvals = []
+        T.ntasks = 1
+        for d in range(self.ndim):
+            C = self.outer_shape[d]
+            entries = dims[d]
+            n = len(entries)
+            a = axis_of.get(d, -1)
+            if a >= 0:
+                st = strides[a]
+                ln = shape[a]
+            else:
+                st = 0
+                ln = 1
+            tab = np.empty((4, n), dtype=np.int64)
+            tv = tab
+            parts = []
+            kv = []
+            comp = bytearray(n)
+            lead = self.prefix + self.head if d == 0 else self.sep
+            for j in range(n):
+                k, cs, os_, complete = entries[j]
+                if type(cs) is slice:
+                    if a < 0 or type(os_) is not slice or os_.step not in (None, 1):
+                        return None
+                    start = cs.start
+                    step = 1 if cs.step is None else cs.step
+                    o0 = os_.start
+                    m = os_.stop - o0
+                elif isinstance(cs, (int, np.integer)) and os_ is None and a < 0:
+                    start = cs
+                    step = 1
+                    m = 1
+                    o0 = 0
+                else:
+                    return None
+                last = start + (m - 1) * step
+                if m < 1 or start < 0 or start >= C or last < 0 or last >= C or o0 < 0 or o0 + m > ln:
+                    raise ValueError(
+                        f"internal error: projection {entries[j]!r} does not fit chunk length "
+                        f"{C} / output length {ln} on axis {d}"
+                    )
+                tv[0, j] = start
+                tv[1, j] = step
+                tv[2, j] = m
+                tv[3, j] = o0 * st
+                parts.append(lead + str(k))
+                kv.append(k)
+                comp[j] = 1 if complete else 0
+            T.arrays.append(tab)
+            T.kvals.append(kv)
+            T.keyparts.append(parts)
+            T.complete.append(bytes(comp))
+            T.nentries[d] = n
+            T.ntasks *= n
+            T.dims[d].cstart = &tv[0, 0] if n else NULL
+            T.dims[d].cstep = &tv[1, 0] if n else NULL
+            T.dims[d].count = &tv[2, 0] if n else NULL
+            T.dims[d].aoff = &tv[3, 0] if n else NULL
+            T.strides[d] = st
+        return T
+
+    cdef list _batch(self, _Tables T, Py_ssize_t t0, Py_ssize_t nt, int32_t *entries,
+                     uint8_t *complete):
+        """Keys, entry rows and completeness of tasks [t0, t0 + nt) in C order."""
+        cdef int nd = self.ndim, d
+        cdef Py_ssize_t t, rem
+        cdef int32_t idx[MAXDIM]
+        cdef uint8_t c
+        keys = []
+        if nd == 0:
+            complete[0] = 1
+            return [self.prefix + self.zero_key]
+        if T.allkeys is None and T.ntasks <= (1 << 17):
+            T.allkeys = self._all_keys(T)
+        rem = t0
+        for d in range(nd - 1, -1, -1):
+            idx[d] = <int32_t>(rem % T.nentries[d])
+            rem //= T.nentries[d]
+        parts = T.keyparts
+        comps = T.complete
+        cdef const unsigned char *cp[MAXDIM]
+        for d in range(nd):
+            cp[d] = <const unsigned char *>(<bytes>comps[d])
+        cdef bint build = T.allkeys is None
+        for t in range(nt):
+            c = 1
+            for d in range(nd):
+                entries[t * nd + d] = idx[d]
+                if not cp[d][idx[d]]:
+                    c = 0
+            complete[t] = c
+            if build:
+                key = None
+                for d in range(nd):
+                    p = (<list>parts[d])[idx[d]]
+                    key = p if key is None else key + p
+                keys.append(key)
+            for d in range(nd - 1, -1, -1):
+                idx[d] += 1
+                if idx[d] < T.nentries[d]:
+                    break
+                idx[d] = 0
+        if not build:
+            return T.allkeys[t0:t0 + nt]
+        return keys
+
+    cdef list _all_keys(self, _Tables T):
+        """Every task's key in C order, cached per selection grid (a repeated full-array
+        read or write builds its keys once)."""
+        sig = tuple([tuple(kv) for kv in T.kvals])
+        keys = self.key_cache.get(sig)
+        if keys is not None:
+            return keys
+        keys = T.keyparts[0]
+        for d in range(1, self.ndim):
+            keys = [k + p for k in keys for p in T.keyparts[d]]
+        keys = list(keys)
+        if len(self.key_cache) >= 4:
+            self.key_cache.clear()
+        self.key_cache[sig] = keys
+        return keys
+
+    cdef void _layout(self, _Tables T, zf_batch_layout *L, bint decode):
+        L[0] = self.base
+        L.dims = T.dims
+        L.array_strides = T.strides
+        L.fill = <const uint8_t *>(<char *>(self.fill_out if decode else self.fill_stored))

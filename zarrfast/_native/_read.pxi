@@ -1,0 +1,322 @@
+# _Reader: the read engine: fetch (store batch or native file reads), decode and
+# scatter into the output, for plain chunks and for shards (whole or partial byte ranges).
+# (Included by _pipeline.pyx; the engine's layers are one class each, lowest first.)
+
+cdef class _Reader(_ShardTables):
+    """The read path: read(projections, out, flat_out) and its batch helpers."""
+
+    # ------------------------------------------------------------------ read
+    def read(self, projections, out, bint flat_out):
+        """Decode every chunk of ``projections`` into ``out`` (see PythonEngine.read)."""
+        cdef _Tables T
+        if flat_out or out.dtype != self.dtype:
+            return self.fallback.read(projections, out, flat_out)
+        T = self._tables(projections, out)
+        if T is None:
+            return self.fallback.read(projections, out, flat_out)
+        if not out.flags.writeable:
+            raise ValueError("output array is read-only")
+        cdef zf_batch_layout L
+        cdef uint8_t *base = <uint8_t *>_array_address(out)
+        # outputs beyond the caches: scatter rows with streaming stores (no read of the
+        # destination lines); small outputs stay in the cache for the caller.  Small
+        # chunks (W4: 8 KiB) keep plain stores: the lines a page fault just zeroed are
+        # still cached when the neighbouring chunks fill the rest of the page, and
+        # streaming stores would evict them (measured: W4 22 -> 30 ms, W1 151 -> 140 ms)
+        cdef int stream = 1 if (out.nbytes >= _STREAM_MIN_BYTES and
+                                self.base.chunk_nbytes >= _STREAM_MIN_CHUNK) else 0
+        if self.sharded:
+            T = self._inner_tables(T)
+            self._layout(T, &L, True)
+            L.stream_out = stream
+            return self._read_sharded(T, &L, base)
+        self._layout(T, &L, True)
+        L.stream_out = stream
+        cdef Py_ssize_t size
+        cdef Py_ssize_t t0 = 0, nt
+        paths_of = getattr(self.store, "native_read_paths", None)
+        size = self._batch_tasks(paths_of is not None or (
+            self.trusted_get is not None and self.base.ncodecs == 0))
+        if paths_of is not None:
+            # the workers read the files themselves: nothing is held between chunks, so
+            # the batch size only bounds the key/path lists
+            while t0 < T.ntasks:
+                nt = min(size, T.ntasks - t0)
+                if not self._read_files(T, &L, base, t0, nt, paths_of):
+                    break
+                t0 += nt
+        # keep the encoded bytes held by one batch near 32 MiB (peak <= N + 64 MiB)
+        size = min(size, max(4 * chunk_threads(size),
+                             (32 << 20) // max(<Py_ssize_t>self.base.chunk_nbytes, 1)))
+        while t0 < T.ntasks:
+            nt = min(size, T.ntasks - t0)
+            self._read_batch(T, &L, base, t0, nt)
+            t0 += nt
+
+    cdef bint _read_files(self, _Tables T, zf_batch_layout *L, uint8_t *base, Py_ssize_t t0,
+                          Py_ssize_t nt, object paths_of) except -1:
+        """Tasks [t0, t0 + nt) read from files by the C workers; False if the store
+        declined (then the caller fetches through the store)."""
+        cdef int32_t *entries = <int32_t *>calloc(max(1, nt * max(self.ndim, 1)), sizeof(int32_t))
+        cdef uint8_t *complete = <uint8_t *>calloc(max(1, nt), 1)
+        cdef const char **cpaths = <const char **>calloc(max(1, nt), sizeof(char *))
+        cdef int *status = <int *>calloc(max(1, nt), sizeof(int))
+        cdef int *errnos = <int *>calloc(max(1, nt), sizeof(int))
+        cdef Py_ssize_t i
+        cdef zf_pool *pool
+        cdef int workers
+        try:
+            if not (entries and complete and cpaths and status and errnos):
+                raise MemoryError()
+            keys = self._batch(T, t0, nt, entries, complete)
+            paths = paths_of(keys)
+            if paths is None:
+                return False
+            if len(paths) != nt:
+                raise DecodeError(f"store returned {len(paths)} paths for {nt} keys")
+            for i in range(nt):
+                # `paths` (a list of bytes) outlives the nogil block below
+                cpaths[i] = <const char *>(<bytes>paths[i])
+            pool = _get_pool(max(1, int(config.num_threads)))
+            workers = chunk_threads(nt)
+            # paths are immutable bytes kept alive by `paths`; each task writes only its
+            # own disjoint region of the caller's array at `base`.
+            with nogil:
+                zf_batch_decode_files(pool, workers, L, base, <size_t>nt, entries, cpaths,
+                                      status, errnos)
+            for i in range(nt):
+                if status[i] == ZF_BATCH_IO_ERROR:
+                    # the store's own read raises its mapped error (permission, ...)
+                    self.store.get(keys[i])
+                    raise StoreError(f"reading key {keys[i]!r}: {os.strerror(errnos[i])}")
+                if status[i] != ZF_OK:
+                    raise _error(status[i], keys[i], False)
+            return True
+        finally:
+            free(entries)
+            free(complete)
+            free(cpaths)
+            free(status)
+            free(errnos)
+
+    cdef _read_batch(self, _Tables T, zf_batch_layout *L, uint8_t *base, Py_ssize_t t0,
+                     Py_ssize_t nt):
+        cdef int32_t *entries = <int32_t *>calloc(max(1, nt * max(self.ndim, 1)), sizeof(int32_t))
+        cdef uint8_t *complete = <uint8_t *>calloc(max(1, nt), 1)
+        cdef Py_buffer *views = <Py_buffer *>calloc(max(1, nt), sizeof(Py_buffer))
+        cdef uint8_t *held = <uint8_t *>calloc(max(1, nt), 1)
+        cdef const uint8_t **src = <const uint8_t **>calloc(max(1, nt), sizeof(uint8_t *))
+        cdef size_t *lens = <size_t *>calloc(max(1, nt), sizeof(size_t))
+        cdef int *status = <int *>calloc(max(1, nt), sizeof(int))
+        cdef Py_ssize_t i
+        cdef zf_pool *pool
+        cdef int workers
+        try:
+            if not (entries and complete and views and held and src and lens and status):
+                raise MemoryError()
+            keys = self._batch(T, t0, nt, entries, complete)
+            cm = (contextlib.nullcontext(self.trusted_get(keys)) if self.trusted_get is not None
+                  else self.store.borrow_many(keys))
+            with cm as bufs:
+                if len(bufs) != nt:
+                    raise DecodeError(f"store returned {len(bufs)} values for {nt} keys")
+                for i in range(nt):
+                    b = bufs[i]
+                    if b is None:
+                        continue
+                    if type(b) is bytes:
+                        # immutable and kept alive by `bufs` until after the join
+                        src[i] = <const uint8_t *>zf_bytes_data(<PyObject *>b)
+                        lens[i] = <size_t>len(<bytes>b)
+                        continue
+                    PyObject_GetBuffer(b, &views[i], PyBUF_SIMPLE)
+                    held[i] = 1
+                    # a present empty value must not look missing (NULL = fill)
+                    src[i] = <const uint8_t *>views[i].buf if views[i].buf != NULL else _EMPTY
+                    lens[i] = <size_t>views[i].len
+                pool = _get_pool(max(1, int(config.num_threads)))
+                workers = chunk_threads(nt)
+                # Buffers are held (views) until after the join; `base` is the caller's
+                # array, each task writes only its own disjoint region of it.
+                with nogil:
+                    zf_batch_decode(pool, workers, L, base, <size_t>nt, entries, src, lens,
+                                    status)
+                for i in range(nt):
+                    if held[i]:
+                        PyBuffer_Release(&views[i])
+                        held[i] = 0
+            for i in range(nt):
+                if status[i] != ZF_OK:
+                    raise _error(status[i], keys[i], False)
+        finally:
+            if held != NULL and views != NULL:
+                for i in range(nt):
+                    if held[i]:
+                        PyBuffer_Release(&views[i])
+            free(entries)
+            free(complete)
+            free(views)
+            free(held)
+            free(src)
+            free(lens)
+            free(status)
+
+    cdef _read_sharded(self, _Tables I, zf_batch_layout *L, uint8_t *base):
+        shards = self._shards(I)
+        cdef Py_ssize_t per_shard_bytes = max(1, <Py_ssize_t>(self.ninner * self.base.chunk_nbytes))
+        cdef Py_ssize_t limit = max(1, (32 << 20) // per_shard_bytes)
+        cdef Py_ssize_t i0 = 0, i1, tasks
+        while i0 < len(shards):
+            # whole shards per batch, ~32 MiB decoded (at least one shard)
+            i1 = i0
+            tasks = 0
+            while i1 < len(shards) and (i1 == i0 or i1 - i0 < limit):
+                tasks += shards[i1][2]
+                i1 += 1
+            self._read_shard_batch(I, L, base, shards[i0:i1], tasks)
+            i0 = i1
+
+    cdef _read_shard_batch(self, _Tables I, zf_batch_layout *L, uint8_t *base, list shards,
+                           Py_ssize_t nt):
+        cdef _TaskArrays A = _TaskArrays(nt, self.ndim)
+        cdef int nd = self.ndim
+        cdef Py_ssize_t s, t, t0, n, g
+        cdef int64_t[::1] flat
+        cdef uint64_t[::1] iv
+        cdef uint64_t *ivp
+        cdef size_t ki
+        cdef uint64_t off, nb, a, b
+        cdef const uint8_t *ptr
+        cdef size_t ln
+        cdef zf_pool *pool
+        cdef int workers
+        iv_arr = np.empty(2 * max(self.ninner, 1), dtype=np.uint64)
+        iv = iv_arr
+        ivp = &iv[0]
+        flat_arr = np.empty(max(nt, 1), dtype=np.int64)
+        flat = flat_arr
+        firsts = []
+        t0 = 0
+        for key, row, n in shards:
+            self._shard_tasks(I, row, A.entries + t0 * nd, &flat[t0])
+            firsts.append(t0)
+            t0 += n
+        partial_ok = self.index_request is not None and self.store.supports_partial_reads \
+            and self.range_request is not None
+        whole = [s for s in range(len(shards))
+                 if not partial_ok or shards[s][2] == self.ninner]
+        part = [s for s in range(len(shards)) if partial_ok and shards[s][2] != self.ninner]
+        V = _Views(len(whole) + 1)
+        RV = None
+        keys = [sh[0] for sh in shards]
+        try:
+            with self.store.borrow_many([keys[s] for s in whole]) as bufs:
+                if len(bufs) != len(whole):
+                    raise DecodeError(f"store returned {len(bufs)} values for {len(whole)} keys")
+                for g, s in enumerate(whole):
+                    buf = bufs[g]
+                    if buf is None:
+                        continue  # missing shard: src stays NULL (fill)
+                    ptr = V.take(g, buf, &ln)
+                    k = self.index_nbytes
+                    if <Py_ssize_t>ln < k:
+                        raise DecodeError(
+                            f"sharding codec: expected at least {k} bytes for the shard index, "
+                            f"got {ln} (shard key {keys[s]!r})")
+                    # the index lies inside the held buffer (ln >= k checked above)
+                    ki = <size_t>self.index_nbytes
+                    self._parse_index(ptr if self.index_start else ptr + (ln - ki), ki,
+                                      ivp, keys[s], <int64_t>ln)
+                    # _parse_index checked every present entry lies inside [0, ln)
+                    for t in range(firsts[s], firsts[s] + shards[s][2]):
+                        off = iv[2 * flat[t]]
+                        nb = iv[2 * flat[t] + 1]
+                        if off == _ABSENT and nb == _ABSENT:
+                            continue
+                        A.src[t] = ptr + off
+                        A.lens[t] = <size_t>nb
+                if part:
+                    RV = self._fetch_partial(I, A, flat, shards, firsts, part, keys)
+                pool = _get_pool(max(1, int(config.num_threads)))
+                workers = chunk_threads(nt)
+                # every src points into a buffer held by V/RV until after the join; each
+                # task writes only its own disjoint region of the caller's array at `base`.
+                with nogil:
+                    zf_batch_decode(pool, workers, L, base, <size_t>nt, A.entries, A.src,
+                                    A.lens, A.status)
+                V.release()
+                if RV is not None:
+                    (<_Views>RV).release()
+            for s in range(len(shards)):
+                for t in range(firsts[s], firsts[s] + shards[s][2]):
+                    if A.status[t] != ZF_OK:
+                        raise _error(A.status[t], f"{keys[s]}, inner chunk {flat[t]}", False)
+        finally:
+            V.release()
+            if RV is not None:
+                (<_Views>RV).release()
+
+    cdef _Views _fetch_partial(self, _Tables I, _TaskArrays A, int64_t[::1] flat, list shards,
+                               list firsts, list part, list keys):
+        """Index ranged reads for the partially needed shards, then one coalesced ranged
+        read per run of their needed inner chunks; fills A.src/A.lens."""
+        cdef Py_ssize_t s, t, q, ng
+        cdef uint64_t[::1] iv
+        cdef uint64_t off, nb
+        cdef const uint8_t *ptr
+        cdef size_t ln
+        cdef _Views IV
+        iv_arr = np.empty(2 * max(self.ninner, 1), dtype=np.uint64)
+        iv = iv_arr
+        ibufs = self.store.get_ranges([(keys[s], self.index_request) for s in part])
+        if len(ibufs) != len(part):
+            raise DecodeError(f"store returned {len(ibufs)} values for {len(part)} ranges")
+        wanted = []  # (key, offset, nbytes, task)
+        IV = _Views(len(part))
+        for q, s in enumerate(part):
+            if ibufs[q] is None:
+                continue
+            ptr = IV.take(q, ibufs[q], &ln)
+            # ptr[0:ln] is held by IV while it is parsed
+            self._parse_index(ptr, ln, &iv[0], keys[s], -1)
+            IV.release_one(q)
+            for t in range(firsts[s], firsts[s] + shards[s][2]):
+                off = iv[2 * flat[t]]
+                nb = iv[2 * flat[t] + 1]
+                if off == _ABSENT and nb == _ABSENT:
+                    continue
+                wanted.append((s, off, nb, t))
+        wanted.sort()
+        groups = []  # [shard, start, end, [(task, off, nb)]]
+        gap = self.coalesce_gap
+        for s, off, nb, t in wanted:
+            if groups and groups[len(groups) - 1][0] == s and off <= groups[len(groups) - 1][2] + gap:
+                g = groups[len(groups) - 1]
+                g[2] = max(g[2], off + nb)
+                g[3].append((t, off, nb))
+            else:
+                groups.append([s, off, off + nb, [(t, off, nb)]])
+        cdef _Views RV = _Views(len(groups))
+        if not groups:
+            return RV
+        rr = self.range_request
+        bufs = self.store.get_ranges([(keys[g[0]], rr(g[1], g[2])) for g in groups])
+        if len(bufs) != len(groups):
+            raise DecodeError(f"store returned {len(bufs)} values for {len(groups)} ranges")
+        for q in range(len(groups)):
+            g = groups[q]
+            if bufs[q] is None:
+                continue  # the shard vanished between the two reads: fill
+            ptr = RV.take(q, bufs[q], &ln)
+            if ln != <size_t>(g[2] - g[1]):
+                raise DecodeError(
+                    f"sharding codec: expected {g[2] - g[1]} bytes at [{g[1]}, {g[2]}) of the "
+                    f"shard, got {ln} (truncated shard, or an index entry pointing past its "
+                    f"end) (shard key {keys[g[0]]!r})")
+            g1 = g[1]
+            for t, off, nb in g[3]:
+                off -= g1
+                # inside the buffer: off - start + nb <= end - start == ln
+                A.src[t] = ptr + off
+                A.lens[t] = <size_t>nb
+        return RV
