@@ -38,6 +38,7 @@ cdef class _EngineBase:
     cdef object key_cache      # {kvals signature: all keys}, at most a few entries
     cdef object trusted_get    # the store's _get_many_trusted (keys built here), or None
     cdef object trusted_set    # the store's _set_many_trusted, or None
+    cdef public dict fallbacks  # requests handed to the Python engine, by reason
 
     def __init__(self, metadata, store, str path, fallback, dict plan):
         cdef int d, i, j
@@ -46,6 +47,7 @@ cdef class _EngineBase:
         self.store = store
         self.fallback = fallback
         self.key_cache = {}
+        self.fallbacks = {}
         # keys built here from chunk indices and the (validated) array path are valid;
         # stores offering it skip re-validating them per key
         ops = getattr(store, "_trusted_batch_ops", None)
@@ -124,6 +126,24 @@ cdef class _EngineBase:
         if size < 64 or not cheap:
             return size
         return max(size, min(4096, (16 << 20) // max(<Py_ssize_t>self.base.chunk_nbytes, 1)))
+
+    # ------------------------------------------------------------------ routing
+    cdef _Tables _route(self, object indexer, object buf, bint flat):
+        """The one per-request decision: this request's tables when it runs natively,
+        else None after counting why in ``fallbacks`` (the caller hands it to the
+        Python engine)."""
+        cdef _Tables T
+        if flat:
+            reason = "coordinate or mask selection"
+        elif buf.dtype != self.dtype:
+            reason = "buffer dtype differs from the array dtype"
+        else:
+            T = self._tables(indexer, buf)
+            if T is not None:
+                return T
+            reason = "orthogonal selection with integer arrays or booleans"
+        self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
+        return None
 
     # ------------------------------------------------------------------ tables
     cdef _Tables _tables(self, object indexer, object arr):

@@ -8,10 +8,7 @@ cdef class _Reader(_ShardTables):
     # ------------------------------------------------------------------ read
     def read(self, projections, out, bint flat_out):
         """Decode every chunk of ``projections`` into ``out`` (see PythonEngine.read)."""
-        cdef _Tables T
-        if flat_out or out.dtype != self.dtype:
-            return self.fallback.read(projections, out, flat_out)
-        T = self._tables(projections, out)
+        cdef _Tables T = self._route(projections, out, flat_out)
         if T is None:
             return self.fallback.read(projections, out, flat_out)
         if not out.flags.writeable:

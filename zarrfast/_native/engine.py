@@ -1,9 +1,10 @@
 """Choose the native batch engine for an array when its whole codec chain runs in C.
 
-:func:`maybe_engine` is what :func:`zarrfast.core.pipeline.select_engine` calls.  It never
-raises for an unsupported array or a missing extension: it returns ``None`` and the
-Python engine is used.  Codecs are recognised by duck typing (``name``, ``native_spec``)
-so this module imports nothing from ``zarrfast.core`` or ``zarrfast.codecs``.
+:func:`choose` is what :func:`zarrfast.core.pipeline.choose_engine` calls.  It never
+raises for an unsupported array or a missing extension: it returns ``None`` with the
+reason, and the Python engine is used.  Codecs are recognised by duck typing (``name``,
+``native_spec``) so this module imports nothing from ``zarrfast.core`` or
+``zarrfast.codecs``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["build_plan", "maybe_engine"]
+__all__ = ["build_plan", "choose", "maybe_engine", "plan_or_reason"]
 
 # dtype kinds whose items may be byte-swapped unit by unit (complex: each half)
 _SWAPPABLE = set("biufmM")
@@ -33,8 +34,27 @@ def _perm_from_transposes(aa: tuple[Any, ...], ndim: int) -> list[int] | None:
     return perm
 
 
+class _NotNative(Exception):
+    """Why an array's chunks cannot run natively (the message is the reason)."""
+
+
+def plan_or_reason(
+    metadata: Any, kinds: dict[str, int]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """``(plan, None)`` when ``metadata``'s chunks run natively, else ``(None, reason)``."""
+    try:
+        return _build_plan(metadata, kinds), None
+    except _NotNative as exc:
+        return None, str(exc)
+
+
 def build_plan(metadata: Any, kinds: dict[str, int]) -> dict[str, Any] | None:
-    """The native layout of ``metadata``'s chunks, or None if it is not all native.
+    """The native layout of ``metadata``'s chunks, or None if it is not all native."""
+    return plan_or_reason(metadata, kinds)[0]
+
+
+def _build_plan(metadata: Any, kinds: dict[str, int]) -> dict[str, Any]:
+    """The native layout of ``metadata``'s chunks; raises _NotNative with the reason.
 
     Sharded arrays (``metadata.sharding``) get the layout of their *inner* chunks plus a
     ``"shard"`` entry (codec, shard spec and shape, index layout) when the inner chain is
@@ -46,17 +66,17 @@ def build_plan(metadata: Any, kinds: dict[str, int]) -> dict[str, Any] | None:
     spec = metadata.chunk_spec
     layout = sharding._layout(spec)
     plan = _chain_plan(layout.inner_spec, layout.inner_chain, metadata, kinds)
-    if plan is None:
-        return None
     ichain = layout.index_chain
-    if tuple(ichain.aa):
-        return None
     ins = ichain.ab.native_spec()
-    if ins is None or ins.kind != "bytes":
-        return None
     bb = [c.native_spec() for c in ichain.bb]
-    if len(bb) > 1 or any(ns is None or ns.kind != "crc32c" for ns in bb):
-        return None
+    if (
+        tuple(ichain.aa)
+        or ins is None
+        or ins.kind != "bytes"
+        or len(bb) > 1
+        or any(ns is None or ns.kind != "crc32c" for ns in bb)
+    ):
+        raise _NotNative("shard index codecs other than bytes (+ one crc32c)")
     plan["shard"] = {
         "codec": sharding,
         "spec": spec,
@@ -69,30 +89,33 @@ def build_plan(metadata: Any, kinds: dict[str, int]) -> dict[str, Any] | None:
     return plan
 
 
-def _chain_plan(
-    spec: Any, chain: Any, metadata: Any, kinds: dict[str, int]
-) -> dict[str, Any] | None:
+def _codec_name(c: Any) -> str:
+    return str(getattr(c, "name", None) or f"numcodecs.{getattr(c, 'v2_id', '?')}")
+
+
+def _chain_plan(spec: Any, chain: Any, metadata: Any, kinds: dict[str, int]) -> dict[str, Any]:
     dtype = np.dtype(spec.dtype)
     if spec.vlen is not None or dtype.kind == "O" or dtype.itemsize == 0 or dtype.hasobject:
-        return None
+        raise _NotNative(f"variable-length data type ({spec.vlen or dtype})")
     ndim = len(spec.shape)
     if ndim > 32:
-        return None
+        raise _NotNative(f"{ndim} dimensions (the native engine takes up to 32)")
     perm = _perm_from_transposes(tuple(chain.aa), ndim)
     if perm is None:
-        return None
+        names = [_codec_name(c) for c in chain.aa if getattr(c, "name", None) != "transpose"]
+        raise _NotNative(f"array->array codec {names[0] if names else '?'} runs in Python")
     ab_spec = chain.ab.native_spec()
     if ab_spec is None or ab_spec.kind != "bytes":
-        return None
+        raise _NotNative(f"array->bytes codec {_codec_name(chain.ab)} runs in Python")
     stored_big = bool(ab_spec.params and ab_spec.params[0])
     codecs = []
     for c in chain.bb:
         ns = c.native_spec()
         if ns is None or ns.kind not in kinds:
-            return None
+            raise _NotNative(f"bytes->bytes codec {_codec_name(c)} runs in Python")
         codecs.append((kinds[ns.kind], tuple(int(p) for p in ns.params)))
     if len(codecs) > 8:
-        return None
+        raise _NotNative(f"{len(codecs)} bytes->bytes codecs (the native engine takes up to 8)")
     itemsize = dtype.itemsize
     swap_unit = 0
     if itemsize > 1:
@@ -106,7 +129,7 @@ def _chain_plan(
             elif dtype.kind in _SWAPPABLE:
                 swap_unit = itemsize
             else:
-                return None  # structured / unicode with a foreign byte order
+                raise _NotNative(f"data type {dtype} stored in a foreign byte order")
     shape = tuple(int(s) for s in spec.shape)
     enc_shape = [shape[p] for p in perm]
     enc_strides = [0] * ndim
@@ -140,6 +163,41 @@ def _chain_plan(
     }
 
 
+def choose(
+    metadata: Any,
+    store: Any,
+    path: str,
+    fallback: Any = None,
+    range_request: Any = None,
+    coalesce_gap: int = 64 * 1024,
+) -> tuple[Any, str | None]:
+    """``(NativeEngine, None)`` for this array, or ``(None, why not)``.
+
+    ``fallback`` is the Python engine used for what the native one does not cover
+    (vindex/mask selections, orthogonal array selections); without it there is no
+    native engine.  ``range_request(start, end)`` builds the store's byte-range request
+    (sharded partial reads; without it whole shards are read) and ranges closer than
+    ``coalesce_gap`` bytes are merged into one read.  Never raises for an unsupported
+    array or a missing extension.
+    """
+    if fallback is None:
+        return None, "no Python engine to hand other selections to"
+    try:
+        from zarrfast._native import _codecs, _pipeline
+    except ImportError as exc:
+        return None, f"the native extension does not import ({exc})"
+    try:
+        plan, reason = plan_or_reason(metadata, dict(_codecs.KINDS))
+        if plan is None:
+            return None, reason
+        if "shard" in plan:
+            plan["shard"]["range_request"] = range_request
+            plan["shard"]["coalesce_gap"] = int(coalesce_gap)
+        return _pipeline.NativeEngine(metadata, store, path, fallback, plan), None
+    except (AttributeError, TypeError, ValueError) as exc:
+        return None, f"native layout rejected: {exc}"
+
+
 def maybe_engine(
     metadata: Any,
     store: Any,
@@ -148,27 +206,5 @@ def maybe_engine(
     range_request: Any = None,
     coalesce_gap: int = 64 * 1024,
 ) -> Any:
-    """A NativeEngine for this array, or None (unsupported chain / no extension).
-
-    ``fallback`` is the Python engine used for what the native one does not cover
-    (vindex/mask selections, orthogonal array selections); without it there is no
-    native engine.  ``range_request(start, end)`` builds the store's byte-range request
-    (sharded partial reads; without it whole shards are read) and ranges closer than
-    ``coalesce_gap`` bytes are merged into one read.
-    """
-    if fallback is None:
-        return None
-    try:
-        from zarrfast._native import _codecs, _pipeline
-    except ImportError:
-        return None
-    try:
-        plan = build_plan(metadata, dict(_codecs.KINDS))
-        if plan is None:
-            return None
-        if "shard" in plan:
-            plan["shard"]["range_request"] = range_request
-            plan["shard"]["coalesce_gap"] = int(coalesce_gap)
-        return _pipeline.NativeEngine(metadata, store, path, fallback, plan)
-    except (AttributeError, TypeError, ValueError):
-        return None
+    """A NativeEngine for this array, or None (see :func:`choose` for the reason)."""
+    return choose(metadata, store, path, fallback, range_request, coalesce_gap)[0]

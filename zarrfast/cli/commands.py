@@ -60,6 +60,8 @@ def array_summary(arr: Any) -> dict[str, Any]:
         "chunks_initialized": arr.nchunks_initialized,
         "nchunks": arr.nchunks,
         "fill_value": arr.fill_value if np.isscalar(arr.fill_value) else str(arr.fill_value),
+        "engine": "native" if arr.engine.native else "python",
+        "engine_reason": arr.engine.reason,
     }
 
 
@@ -85,6 +87,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("Bytes stored", f"{info['nbytes_stored']} ({human_bytes(info['nbytes_stored'])})"),
             ("Compression ratio", info["compression_ratio"] or "-"),
             ("Chunks initialized", f"{info['chunks_initialized']}/{info['nchunks']}"),
+            ("Engine", node.engine.describe()),
         ]
     else:
         arrays = list(_arrays(node))

@@ -14,7 +14,7 @@ from zarrfast.core import indexing
 from zarrfast.core.indexing import IndexingMode
 from zarrfast.core.metadata.common import ArrayMetadata
 from zarrfast.core.node import Node
-from zarrfast.core.pipeline import aligned_empty, select_engine
+from zarrfast.core.pipeline import EngineChoice, aligned_empty, choose_engine
 from zarrfast.errors import (
     EncodeError,
     SelectionError,
@@ -103,7 +103,8 @@ class Array(Node):
     ) -> None:
         super().__init__(store, path, metadata, read_only=read_only)
         self._write_empty_chunks = write_empty_chunks
-        self._engine = select_engine(metadata, store, self._path)
+        self._choice = choose_engine(metadata, store, self._path)
+        self._engine = self._choice.engine
 
     _kind = "array"
 
@@ -218,7 +219,8 @@ class Array(Node):
         prefix = f"{self._path}/" if self._path else ""
         self._store.set_many([(prefix + k, v) for k, v in metadata.to_documents().items()])
         self._metadata = metadata
-        self._engine = select_engine(metadata, self._store, self._path)
+        self._choice = choose_engine(metadata, self._store, self._path)
+        self._engine = self._choice.engine
 
     # ------------------------------------------------------------------ reading
     def _empty_out(self, shape: tuple[int, ...]) -> np.ndarray:
@@ -520,6 +522,13 @@ class Array(Node):
 
     # ------------------------------------------------------------------ info
     @property
+    def engine(self) -> EngineChoice:
+        """Which engine runs this array's chunk I/O and why: ``.native``, ``.reason``
+        (why the whole array runs in Python), ``.request_fallbacks`` (requests of a
+        native array handed to Python, by reason) and ``.describe()``."""
+        return self._choice
+
+    @property
     def nbytes_stored(self) -> int:
         prefix = f"{self._path}/" if self._path else ""
         return (
@@ -547,6 +556,7 @@ class Array(Node):
             ("Read-only", str(self.read_only)),
             ("Store", repr(self._store)),
             ("Codecs", codecs),
+            ("Engine", self._choice.describe()),
             ("No. bytes", f"{self.nbytes}"),
             ("No. bytes stored", f"{stored}"),
             ("Storage ratio", ratio),

@@ -26,6 +26,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,8 +41,10 @@ if TYPE_CHECKING:
     from zarrfast.core.metadata.common import ArrayMetadata
 
 __all__ = [
+    "EngineChoice",
     "PythonEngine",
     "aligned_empty",
+    "choose_engine",
     "is_all_fill",
     "map_threaded",
     "select_engine",
@@ -303,28 +306,68 @@ class PythonEngine:
 _KEY_LOCKS = KeyLocks(256)
 
 
-def select_engine(metadata: ArrayMetadata, store: Store, path: str) -> PythonEngine:
+@dataclass(frozen=True)
+class EngineChoice:
+    """The one decision of which engine runs an array's chunk I/O.
+
+    Attributes
+    ----------
+    engine
+        The engine: a ``NativeEngine`` (which hands single requests it does not cover to
+        its Python engine and counts them in ``engine.fallbacks`` by reason) or a
+        :class:`PythonEngine`.
+    native
+        Whether the native engine was chosen.
+    reason
+        Why the whole array runs in Python (``None`` when native).
+    """
+
+    engine: Any
+    native: bool
+    reason: str | None
+
+    @property
+    def request_fallbacks(self) -> dict[str, int]:
+        """Requests of a native array handed to the Python engine, by reason."""
+        return dict(getattr(self.engine, "fallbacks", None) or {})
+
+    def describe(self) -> str:
+        """One line for ``zarrfast info``: ``native`` or ``python (reason)``."""
+        if not self.native:
+            return f"python ({self.reason})"
+        per_request = "; ".join(f"{k}: {v}" for k, v in sorted(self.request_fallbacks.items()))
+        return "native" + (f" (python for {per_request})" if per_request else "")
+
+
+def choose_engine(metadata: ArrayMetadata, store: Store, path: str) -> EngineChoice:
     """Pick the engine for an array: native when its whole chain is native, else Python."""
     native_engine: Any
     try:
         from zarrfast._native import engine as native_engine
-    except ImportError:
+    except ImportError as exc:
         native_engine = None
+        why = f"the native extension does not import ({exc})"
     python_engine = PythonEngine(metadata, store, path)
-    if native_engine is not None:
-        # The native engine hands what it does not cover (vindex/mask, orthogonal
-        # arrays) to this Python engine, sharing its key locks.
-        from zarrfast.abc.store import RangeByteRequest
-        from zarrfast.codecs.sharding import DEFAULT_COALESCE_GAP
+    if native_engine is None:
+        return EngineChoice(python_engine, False, why)
+    # The native engine hands what it does not cover (vindex/mask, orthogonal arrays)
+    # to this Python engine, sharing its key locks.
+    from zarrfast.abc.store import RangeByteRequest
+    from zarrfast.codecs.sharding import DEFAULT_COALESCE_GAP
 
-        eng = native_engine.maybe_engine(
-            metadata,
-            store,
-            path,
-            fallback=python_engine,
-            range_request=RangeByteRequest,
-            coalesce_gap=DEFAULT_COALESCE_GAP,
-        )
-        if eng is not None:
-            return eng  # type: ignore[no-any-return]
-    return python_engine
+    eng, reason = native_engine.choose(
+        metadata,
+        store,
+        path,
+        fallback=python_engine,
+        range_request=RangeByteRequest,
+        coalesce_gap=DEFAULT_COALESCE_GAP,
+    )
+    if eng is None:
+        return EngineChoice(python_engine, False, reason)
+    return EngineChoice(eng, True, None)
+
+
+def select_engine(metadata: ArrayMetadata, store: Store, path: str) -> Any:
+    """The engine :func:`choose_engine` picks (for callers that need only the engine)."""
+    return choose_engine(metadata, store, path).engine

@@ -522,12 +522,7 @@ def _numpy_spelling(dtype: Any) -> bool:
 def _native_order(dt: np.dtype[Any]) -> np.dtype[Any]:
     """``dt`` in native byte order, field by field for structured types."""
     if dt.fields is not None:
-        return np.dtype(
-            [
-                (name, _native_order(dt.fields[name][0]))
-                for name in dt.names or ()
-            ]
-        )
+        return np.dtype([(name, _native_order(dt.fields[name][0])) for name in dt.names or ()])
     if dt.subdtype is not None:
         base, shape = dt.subdtype
         return np.dtype((_native_order(base), shape))

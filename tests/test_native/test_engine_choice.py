@@ -1,0 +1,71 @@
+"""One decision per array (native or Python, with the reason) and per request (issue 13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import zarrfast as zf
+from zarrfast.__main__ import main
+from zarrfast.storage.memory import MemoryStore
+
+pytest.importorskip("zarrfast._native._pipeline")
+
+
+def _arr(**kw: Any) -> Any:
+    kw.setdefault("shape", (20, 30))
+    kw.setdefault("chunks", (8, 8))
+    return zf.create(store=MemoryStore(), **kw)
+
+
+def test_a_native_array_says_so() -> None:
+    a = _arr(dtype="f8")
+    assert a.engine.native and a.engine.reason is None
+    assert a.engine.describe() == "native"
+    assert "Engine" in a.info and "native" in a.info
+
+
+@pytest.mark.parametrize(
+    ("kw", "reason"),
+    [
+        ({"dtype": str}, "variable-length data type"),
+        ({"dtype": "f8", "compressor": "bz2"}, "bytes->bytes codec numcodecs.bz2"),
+        (
+            {"dtype": "f8", "zarr_format": 2, "filters": [{"id": "delta", "dtype": "<f8"}]},
+            "array->array codec numcodecs.delta",
+        ),
+    ],
+)
+def test_a_python_array_says_why(kw: dict[str, Any], reason: str) -> None:
+    a = _arr(**kw)
+    assert not a.engine.native
+    assert reason in (a.engine.reason or "")
+    assert a.engine.describe().startswith("python (")
+
+
+def test_requests_handed_to_python_are_counted_by_reason() -> None:
+    a = _arr(dtype="i4")
+    data = np.arange(600, dtype="i4").reshape(20, 30)
+    a[...] = data
+    assert a.engine.request_fallbacks == {}
+    np.testing.assert_array_equal(a.vindex[[1, 2], [3, 4]], data[[1, 2], [3, 4]])
+    np.testing.assert_array_equal(a.oindex[[1, 5], :], data[[1, 5], :])
+    a.oindex[[0, 19], [0, 29]] = 7
+    counts = a.engine.request_fallbacks
+    assert counts == {
+        "coordinate or mask selection": 1,
+        "orthogonal selection with integer arrays or booleans": 2,
+    }
+    assert "python for" in a.engine.describe()
+
+
+def test_cli_info_names_the_engine(tmp_path: Any, capsys: Any) -> None:
+    path = str(tmp_path / "a")
+    zf.create(shape=(4,), dtype="f8", compressor="bz2", path=path)
+    assert main(["info", path]) == 0
+    assert "Engine" in capsys.readouterr().out
+    assert main(["info", path, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"engine": "python"' in out and "numcodecs.bz2" in out
