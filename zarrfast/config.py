@@ -28,6 +28,13 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
+def _env_engine() -> str:
+    raw = os.environ.get("ZARRFAST_ENGINE", "auto").strip() or "auto"
+    if raw not in ("auto", "python"):
+        raise ValueError(f"expected 'auto' or 'python' in $ZARRFAST_ENGINE, got {raw!r}")
+    return raw
+
+
 def _default_threads() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -47,6 +54,10 @@ class Config:
     batch_bytes: int = 256 * 1024 * 1024
     #: Whether chunks equal to the fill value everywhere are skipped on write.
     write_empty_chunks: bool = False
+    #: ``"auto"`` (native engine where the chain allows, else Python) or ``"python"``
+    #: (always the Python engine: for comparisons and debugging; env ``ZARRFAST_ENGINE``).
+    #: Read when an array is opened.
+    engine: str = "auto"
 
     @classmethod
     def from_env(cls) -> Config:
@@ -54,6 +65,7 @@ class Config:
             num_threads=_env_int("ZARRFAST_NUM_THREADS", _default_threads()),
             batch_size=_env_int("ZARRFAST_BATCH_SIZE", 256),
             batch_bytes=_env_int("ZARRFAST_BATCH_BYTES", 256 * 1024 * 1024),
+            engine=_env_engine(),
         )
 
 

@@ -625,10 +625,9 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Run zarrfast's side with the engine it picks (native when the chain is all C) and
     again with the pure-Python engine, so both stay compatible with zarr-python."""
     if request.param == "python":
-        import zarrfast.core.array
-        from zarrfast.core.pipeline import PythonEngine
+        from zarrfast.config import config
 
-        monkeypatch.setattr(zarrfast.core.array, "select_engine", PythonEngine)
+        monkeypatch.setattr(config, "engine", "python")
     return str(request.param)
 
 

@@ -69,3 +69,15 @@ def test_cli_info_names_the_engine(tmp_path: Any, capsys: Any) -> None:
     assert main(["info", path, "--json"]) == 0
     out = capsys.readouterr().out
     assert '"engine": "python"' in out and "numcodecs.bz2" in out
+
+
+def test_config_engine_python_forces_the_python_engine() -> None:
+    from zarrfast.config import set_config
+    from zarrfast.core.pipeline import PythonEngine
+
+    with set_config(engine="python"):
+        a = _arr(dtype="f8")
+    assert not a.engine.native and type(a._engine) is PythonEngine
+    assert a.engine.reason == "config.engine is 'python'"
+    with set_config(engine="turbo"), pytest.raises(ValueError, match="engine"):
+        _arr(dtype="f8")

@@ -3,37 +3,22 @@ empty, from_array, consolidate_metadata."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from zarrfast.abc.codec import ArrayArrayCodec, BytesBytesCodec, Codec
 from zarrfast.abc.store import Store
-from zarrfast.codecs.bytes import BytesCodec, has_endianness
-from zarrfast.codecs.registry import codec_from_user
 from zarrfast.core.array import Array
-from zarrfast.core.chunk_grid import RegularChunkGrid, validate_shape
-from zarrfast.core.chunk_key import ChunkKeyEncoding, parse_chunk_key_encoding
-from zarrfast.core.metadata.common import ArrayMetadata
-from zarrfast.core.metadata.dtypes import (
-    data_type_from_user,
-    fill_value_from_user,
-    fill_value_to_json,
-    parse_fill_value,
-)
-from zarrfast.core.metadata.v2 import ArrayMetadataV2
-from zarrfast.core.metadata.v3 import ArrayMetadataV3
-from zarrfast.core.nodes import GroupMetadata, delete_node, node_exists, read_node, write_documents
+from zarrfast.core.creation import DEFAULT as _DEFAULT
+from zarrfast.core.creation import build_metadata, write_new_array, write_new_group
+from zarrfast.core.group import Group
+from zarrfast.core.nodes import GroupMetadata, node_exists, read_node
 from zarrfast.errors import (
-    CodecError,
     ContainerNotFoundError,
     ContainsArrayError,
-    ContainsGroupError,
     MetadataError,
     NodeNotFoundError,
-    ReadOnlyStoreError,
 )
 
 __all__ = [
@@ -51,7 +36,6 @@ __all__ = [
     "zeros",
 ]
 
-_DEFAULT = object()
 _MODES = ("r", "r+", "a", "w", "w-")
 
 
@@ -136,172 +120,6 @@ def _url_opener() -> Any:
     return open_url
 
 
-# --------------------------------------------------------------------------- metadata
-def _normalize_chunks(chunks: Any, shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
-    if chunks is None or chunks is True:
-        return _guess_chunks(shape, itemsize)
-    if isinstance(chunks, (int, np.integer)):
-        chunks = (int(chunks),) * len(shape)
-    chunks = list(chunks)
-    if len(chunks) != len(shape):
-        raise MetadataError(
-            f"expected chunks with {len(shape)} entries to match shape {list(shape)}, got {chunks}"
-        )
-    out = []
-    for c, s in zip(chunks, shape):
-        if c is None or c == -1:
-            c = max(s, 1)
-        out.append(c)
-    return validate_shape(out, "chunks", positive=True)
-
-
-def _guess_chunks(shape: tuple[int, ...], itemsize: int, target: int = 1 << 20) -> tuple[int, ...]:
-    """A chunk shape of roughly ``target`` bytes, halving the largest dimension first."""
-    if not shape:
-        return ()
-    chunks = [max(s, 1) for s in shape]
-    while math.prod(chunks) * max(itemsize, 1) > target:
-        i = int(np.argmax(chunks))
-        if chunks[i] == 1:
-            break
-        chunks[i] = math.ceil(chunks[i] / 2)
-    return tuple(chunks)
-
-
-def _as_codec_list(obj: Any, zarr_format: int) -> list[Codec]:
-    if obj is None:
-        return []
-    if isinstance(obj, (Codec, str, dict)) or hasattr(obj, "get_config"):  # one codec
-        obj = [obj]
-    out = []
-    for c in obj:
-        codec = codec_from_user(c, zarr_format)
-        if codec is not None:
-            out.append(codec)
-    return out
-
-
-def build_metadata(
-    *,
-    shape: Any,
-    chunks: Any = None,
-    dtype: Any = "float64",
-    compressor: Any = _DEFAULT,
-    codecs: Sequence[Any] | None = None,
-    filters: Any = None,
-    shards: Any = None,
-    fill_value: Any = _DEFAULT,
-    order: str = "C",
-    zarr_format: int = 3,
-    dimension_names: Sequence[str | None] | None = None,
-    attributes: dict[str, Any] | None = None,
-    chunk_key_encoding: Any = None,
-    dimension_separator: str | None = None,
-) -> ArrayMetadata:
-    """Validated array metadata from ``create()``'s keyword arguments."""
-    if zarr_format not in (2, 3):
-        raise MetadataError(f"expected zarr_format 2 or 3, got {zarr_format!r}")
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    shape_t = validate_shape(shape, "shape")
-    data_type = data_type_from_user(dtype, zarr_format)
-    chunk_t = _normalize_chunks(chunks, shape_t, data_type.itemsize)
-    # v2 ``fill_value=None`` means JSON null ("no fill value"), as zarr-python writes it;
-    # left out, it is the type's default (0, "", b"") in both formats.
-    v2_null_fill = fill_value is None and zarr_format == 2 and data_type.vlen is None
-    fill = fill_value_from_user(None if fill_value is _DEFAULT else fill_value, data_type)
-    if compressor is _DEFAULT:
-        compressor = "zstd"
-    if order not in ("C", "F"):
-        raise MetadataError(f"expected order 'C' or 'F', got {order!r}")
-
-    if zarr_format == 2:
-        if codecs is not None or shards is not None:
-            raise MetadataError("codecs= and shards= are Zarr v3 features; use zarr_format=3")
-        comp = codec_from_user(compressor, 2)
-        if comp is not None and not isinstance(comp, BytesBytesCodec):
-            raise CodecError(f"expected a bytes-to-bytes compressor, got {comp!r}")
-        flt = _as_codec_list(filters, 2)
-        if data_type.vlen is not None and not any(f.kind == "array_to_bytes" for f in flt):
-            from zarrfast.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
-
-            flt.insert(0, VLenUTF8Codec() if data_type.vlen == "string" else VLenBytesCodec())
-        if v2_null_fill:
-            fill = None
-        elif data_type.vlen is None:
-            # What .zarray can hold (a NaN payload becomes "NaN"), so this Array and a
-            # reopened one agree on the fill value.
-            fill = parse_fill_value(fill_value_to_json(fill, data_type, 2), data_type, 2)
-        return ArrayMetadataV2.create(
-            shape=shape_t,
-            chunks=chunk_t,
-            data_type=data_type,
-            fill_value=fill,
-            order=order,
-            filters=tuple(flt),
-            compressor=comp,
-            dimension_separator=dimension_separator or ".",
-            attributes=attributes,
-        )
-
-    if dimension_names is not None:
-        dimension_names = tuple(dimension_names)
-        if len(dimension_names) != len(shape_t):
-            raise MetadataError(
-                f"expected {len(shape_t)} dimension_names, got {len(dimension_names)}"
-            )
-    if chunk_key_encoding is None:
-        cke = ChunkKeyEncoding("default", dimension_separator or "/")
-    else:
-        cke = parse_chunk_key_encoding(chunk_key_encoding)
-    if codecs is not None:
-        codec_list = _as_codec_list(list(codecs), 3)
-    else:
-        aa = [c for c in _as_codec_list(filters, 3)]
-        for c in aa:
-            if not isinstance(c, ArrayArrayCodec):
-                raise CodecError(f"expected array->array codecs in filters= for Zarr v3, got {c!r}")
-        if data_type.vlen is not None:
-            from zarrfast.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
-
-            ab: Codec = VLenUTF8Codec() if data_type.vlen == "string" else VLenBytesCodec()
-        else:
-            ab = BytesCodec(endian="little" if has_endianness(data_type.dtype) else None)
-        bb = _as_codec_list(compressor, 3)
-        codec_list = [*aa, ab, *bb]
-    grid_chunks = chunk_t
-    if shards is not None:
-        from zarrfast.codecs.crc32c import Crc32cCodec
-        from zarrfast.codecs.sharding import ShardingCodec
-
-        shard_t = _normalize_chunks(shards, shape_t, data_type.itemsize)
-        for shard_len, chunk_len in zip(shard_t, chunk_t):
-            if shard_len % chunk_len:
-                raise MetadataError(
-                    f"expected shard shape {list(shard_t)} to be a multiple of the chunk "
-                    f"shape {list(chunk_t)}"
-                )
-        codec_list = [
-            ShardingCodec(
-                chunk_shape=chunk_t,
-                codecs=codec_list,
-                index_codecs=[BytesCodec(endian="little"), Crc32cCodec()],
-                index_location="end",
-            )
-        ]
-        grid_chunks = shard_t
-    return ArrayMetadataV3(
-        shape=shape_t,
-        chunk_grid=RegularChunkGrid(shape_t, grid_chunks),
-        data_type=data_type,
-        fill_value=fill,
-        codecs=tuple(codec_list),
-        chunk_key_encoding=cke,
-        attributes=dict(attributes or {}),
-        dimension_names=dimension_names,
-    )
-
-
 # --------------------------------------------------------------------------- create/open
 def create(
     shape: Any,
@@ -374,27 +192,7 @@ def create(
         chunk_key_encoding=chunk_key_encoding,
         dimension_separator=dimension_separator,
     )
-    return _create_node_array(
-        st, node, meta, overwrite=overwrite, write_empty_chunks=write_empty_chunks
-    )
-
-
-def _create_node_array(
-    st: Store, node: str, meta: ArrayMetadata, *, overwrite: bool, write_empty_chunks: bool | None
-) -> Array:
-    if st.read_only:
-        raise ReadOnlyStoreError(f"cannot create an array in read-only {st!r}")
-    if node_exists(st, node):
-        if not overwrite:
-            existing = read_node(st, node)
-            cls = ContainsGroupError if isinstance(existing, GroupMetadata) else ContainsArrayError
-            raise cls(
-                f"a node already exists at path {node or '/'!r} in {st!r}; pass overwrite=True"
-            )
-        delete_node(st, node)
-    elif overwrite and node:
-        delete_node(st, node)
-    write_documents(st, node, meta.to_documents())
+    write_new_array(st, node, meta, overwrite=overwrite)
     return Array(st, node, meta, write_empty_chunks=write_empty_chunks)
 
 
@@ -420,8 +218,6 @@ def open(
         stored at the location; nothing is written then (use :func:`open_group` with
         ``mode="a"`` to create a group when missing).
     """
-    from zarrfast.core.group import Group
-
     if mode not in _MODES:
         raise ValueError(f"expected mode in {_MODES}, got {mode!r}")
     array_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in _ARRAY_KEYWORDS}
@@ -442,13 +238,11 @@ def open(
                 "use zarrfast.open_group(..., mode='a') to create a group)"
             )
         if mode in ("w", "w-"):
-            return _create_group(
-                st,
-                node,
-                zarr_format or 3,
-                overwrite=(mode == "w"),
-                attributes=array_kw.get("attributes"),
+            attrs = array_kw.get("attributes")
+            gmeta = write_new_group(
+                st, node, zarr_format or 3, overwrite=(mode == "w"), attributes=attrs
             )
+            return Group(st, node, gmeta)
     meta = read_node(st, node, zarr_format)
     if isinstance(meta, GroupMetadata):
         return Group(st, node, meta, read_only=(mode == "r"))
@@ -506,17 +300,16 @@ def open_group(
     **kwargs: Any,
 ) -> Group:
     """Open (or with mode a/w/w- create) a group."""
-    from zarrfast.core.group import Group
-
     if mode not in _MODES:
         raise ValueError(f"expected mode in {_MODES}, got {mode!r}")
     attributes = kwargs.pop("attributes", None)
     st, node = _resolve_existing(store, storage, path, mode, kwargs)
     exists = node_exists(st, node)
     if mode in ("w", "w-") or (mode == "a" and not exists):
-        return _create_group(
+        gmeta = write_new_group(
             st, node, zarr_format or 3, overwrite=(mode == "w"), attributes=attributes
         )
+        return Group(st, node, gmeta)
     meta = read_node(st, node, zarr_format)
     if not isinstance(meta, GroupMetadata):
         raise ContainsArrayError(f"expected a group at {node or '/'!r}, found an array")
@@ -525,24 +318,6 @@ def open_group(
     elif use_consolidated is True and meta.consolidated is None:
         raise MetadataError(f"group {node or '/'!r} has no consolidated metadata")
     return Group(st, node, meta, read_only=(mode == "r"))
-
-
-def _create_group(
-    st: Store, node: str, zarr_format: int, *, overwrite: bool, attributes: dict[str, Any] | None
-) -> Group:
-    from zarrfast.core.group import Group
-
-    if st.read_only:
-        raise ReadOnlyStoreError(f"cannot create a group in read-only {st!r}")
-    if node_exists(st, node):
-        if not overwrite:
-            existing = read_node(st, node)
-            cls = ContainsGroupError if isinstance(existing, GroupMetadata) else ContainsArrayError
-            raise cls(f"a node already exists at path {node or '/'!r} in {st!r}")
-        delete_node(st, node)
-    meta = GroupMetadata(zarr_format, attributes)
-    write_documents(st, node, meta.to_documents())
-    return Group(st, node, meta)
 
 
 def group(
@@ -625,13 +400,8 @@ def consolidate_metadata(
     **storage_options: Any,
 ) -> Group:
     """Gather every member's metadata into the group's metadata (v3 inline / v2 .zmetadata)."""
-    from zarrfast.core.group import Group
-
     g = open_group(
         store, mode="r+", storage=storage, path=path, use_consolidated=False, **storage_options
     )
     assert isinstance(g, Group)
     return g.consolidate_metadata()
-
-
-from zarrfast.core.group import Group  # noqa: E402  (circular: group uses create)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,59 +13,17 @@ from zarrfast.config import config
 from zarrfast.core import indexing
 from zarrfast.core.indexing import IndexingMode
 from zarrfast.core.metadata.common import ArrayMetadata
-from zarrfast.core.node import Node
+from zarrfast.core.node import Attributes, Node
+from zarrfast.core.nodes import read_node
 from zarrfast.core.pipeline import EngineChoice, aligned_empty, choose_engine
 from zarrfast.errors import (
     EncodeError,
+    NodeNotFoundError,
     SelectionError,
     ShapeMismatchError,
 )
 
 __all__ = ["Array", "Attributes"]
-
-
-class Attributes(MutableMapping[str, Any]):
-    """User attributes of an array or group; every change is written to the store."""
-
-    def __init__(self, node: Any) -> None:
-        self._node = node
-
-    def _get(self) -> dict[str, Any]:
-        return self._node._attributes()  # type: ignore[no-any-return]
-
-    def __getitem__(self, key: str) -> Any:
-        return self._get()[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        attrs = dict(self._get())
-        attrs[key] = value
-        self._node._set_attributes(attrs)
-
-    def __delitem__(self, key: str) -> None:
-        attrs = dict(self._get())
-        del attrs[key]
-        self._node._set_attributes(attrs)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:  # one write for many keys
-        attrs = dict(self._get())
-        attrs.update(*args, **kwargs)
-        self._node._set_attributes(attrs)
-
-    def put(self, attrs: Mapping[str, Any]) -> None:
-        """Replace all attributes."""
-        self._node._set_attributes(dict(attrs))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-    def asdict(self) -> dict[str, Any]:
-        return dict(self._get())
-
-    def __repr__(self) -> str:
-        return f"Attributes({self._get()!r})"
 
 
 class _Indexed:
@@ -487,12 +445,6 @@ class Array(Node):
             a = a.astype(dtype)
         return a
 
-    def to_dask(self, chunks: Any = None, **kwargs: Any) -> Any:
-        """A lazy dask array over this array (chunked on shards/chunks); see zarrfast.dask."""
-        from zarrfast.dask import to_dask
-
-        return to_dask(self, chunks, **kwargs)
-
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d array")
@@ -576,9 +528,10 @@ class Array(Node):
 
 
 def _reopen_array(store: Store, path: str, read_only: bool) -> Array:
-    from zarrfast.core.api import open_array
-
-    return open_array(store=store, path=path, mode="r" if read_only else "r+")
+    meta = read_node(store, path)
+    if not isinstance(meta, ArrayMetadata):
+        raise NodeNotFoundError(f"no array at path {path or '/'!r} in {store!r} (a group is there)")
+    return Array(store, path, meta, read_only=read_only)
 
 
 def _check_fits(arr: np.ndarray, dtype: np.dtype[Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from zarrfast.abc.store import Store
 from zarrfast.core.array import Array
+from zarrfast.core.creation import build_metadata, write_new_array, write_new_group
 from zarrfast.core.metadata.common import ArrayMetadata, dump_json
 from zarrfast.core.node import Node
 from zarrfast.core.nodes import (
@@ -179,17 +180,13 @@ class Group(Node):
         self, name: str, *, overwrite: bool = False, attributes: dict[str, Any] | None = None
     ) -> Group:
         self._check_writable()
-        from zarrfast.core.api import _create_group
-
         self._ensure_parents(name)
         self._drop_consolidated()
-        return _create_group(
-            self._store,
-            self._child(name),
-            self.zarr_format,
-            overwrite=overwrite,
-            attributes=attributes,
+        path = self._child(name)
+        meta = write_new_group(
+            self._store, path, self.zarr_format, overwrite=overwrite, attributes=attributes
         )
+        return Group(self._store, path, meta)
 
     def require_group(self, name: str) -> Group:
         if name in self:
@@ -210,8 +207,6 @@ class Group(Node):
     ) -> Array:
         """Create an array member (``zarr_format`` follows the group's)."""
         self._check_writable()
-        from zarrfast.core.api import _create_node_array, build_metadata
-
         if data is not None:
             import numpy as np
 
@@ -225,9 +220,9 @@ class Group(Node):
         meta: ArrayMetadata = build_metadata(shape=shape, **kwargs)
         self._ensure_parents(name)
         self._drop_consolidated()
-        arr = _create_node_array(
-            self._store, self._child(name), meta, overwrite=overwrite, write_empty_chunks=wec
-        )
+        path = self._child(name)
+        write_new_array(self._store, path, meta, overwrite=overwrite)
+        arr = Array(self._store, path, meta, write_empty_chunks=wec)
         if data is not None and data.size:
             arr[...] = data
         return arr

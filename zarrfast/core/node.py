@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from zarrfast.abc.store import Store
 from zarrfast.errors import ReadOnlyStoreError
 
-__all__ = ["Node"]
+__all__ = ["Attributes", "Node"]
+
+
+class Attributes(MutableMapping[str, Any]):
+    """User attributes of an array or group; every change is written to the store."""
+
+    def __init__(self, node: Any) -> None:
+        self._node = node
+
+    def _get(self) -> dict[str, Any]:
+        return self._node._attributes()  # type: ignore[no-any-return]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        attrs = dict(self._get())
+        attrs[key] = value
+        self._node._set_attributes(attrs)
+
+    def __delitem__(self, key: str) -> None:
+        attrs = dict(self._get())
+        del attrs[key]
+        self._node._set_attributes(attrs)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # one write for many keys
+        attrs = dict(self._get())
+        attrs.update(*args, **kwargs)
+        self._node._set_attributes(attrs)
+
+    def put(self, attrs: Mapping[str, Any]) -> None:
+        """Replace all attributes."""
+        self._node._set_attributes(dict(attrs))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def asdict(self) -> dict[str, Any]:
+        return dict(self._get())
+
+    def __repr__(self) -> str:
+        return f"Attributes({self._get()!r})"
 
 
 class Node:
@@ -47,9 +92,7 @@ class Node:
         return self._read_only
 
     @property
-    def attrs(self) -> Any:
-        from zarrfast.core.array import Attributes
-
+    def attrs(self) -> Attributes:
         return Attributes(self)
 
     def _attributes(self) -> dict[str, Any]:

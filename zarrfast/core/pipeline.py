@@ -348,6 +348,10 @@ def choose_engine(metadata: ArrayMetadata, store: Store, path: str) -> EngineCho
         native_engine = None
         why = f"the native extension does not import ({exc})"
     python_engine = PythonEngine(metadata, store, path)
+    if config.engine == "python":
+        return EngineChoice(python_engine, False, "config.engine is 'python'")
+    if config.engine != "auto":
+        raise ValueError(f"expected config.engine 'auto' or 'python', got {config.engine!r}")
     if native_engine is None:
         return EngineChoice(python_engine, False, why)
     # The native engine hands what it does not cover (vindex/mask, orthogonal arrays)
