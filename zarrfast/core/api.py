@@ -374,7 +374,7 @@ def from_array(data: Any, **kwargs: Any) -> Array:
         shape = data.shape
     else:
         src = np.asarray(data)
-        if src.dtype.kind in "UT":
+        if src.dtype.kind == "T":  # numpy StringDType: variable length
             kwargs.setdefault("dtype", str)
         else:
             kwargs.setdefault("dtype", src.dtype)

@@ -212,7 +212,7 @@ class Group(Node):
 
             data = np.asarray(data)
             shape = data.shape if shape is None else shape
-            kwargs.setdefault("dtype", data.dtype if data.dtype.kind not in "UT" else str)
+            kwargs.setdefault("dtype", data.dtype if data.dtype.kind != "T" else str)
         if shape is None:
             raise TypeError("create_array needs shape= or data=")
         kwargs.setdefault("zarr_format", self.zarr_format)
