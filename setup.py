@@ -40,6 +40,7 @@ EXTENSIONS: list[tuple[str, str, list[str]]] = [
             "zf_ndcopy.c",
             "zf_batch.c",
             "zf_partial.c",
+            "zf_shard_index.c",
             "zf_shard.c",
             "zf_codecs.c",
             "zf_blosc1.c",

@@ -24,7 +24,7 @@
 #include "zf_crc32c.h"
 #include "zf_ndcopy.h"
 #include "zf_partial.h"
-#include "zf_shard.h"
+#include "zf_shard_index.h"
 
 #define ZF_SCRATCH_BUFS 5 /* 0/1: codec ping-pong, 2: encode staging, 3: file contents,
                            * 4: an assembled shard */

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "zf_pool.h"
+#include "zf_shard_index.h"
 #include "zf_status.h"
 
 #define ZF_BATCH_MAXCODECS 8
@@ -111,17 +112,6 @@ void zf_batch_encode_runs(zf_pool *pool, int maxworkers, const zf_batch_layout *
                           const uint8_t *in, size_t nruns, const size_t *run_first,
                           const int32_t *entries, uint8_t *const *dst, const size_t *dstcap,
                           size_t *spans, size_t *runlen, int *status, int64_t *failed);
-
-/* The index layout of a sharded array (sharding_indexed with a `bytes` index codec and at
- * most one crc32c): ninner (offset, nbytes) uint64 pairs, in C order of the inner chunks,
- * then the le32 CRC32C of those 16 * ninner bytes when index_crc. */
-typedef struct {
-    size_t ninner;
-    size_t index_nbytes; /* 16 * ninner + (index_crc ? 4 : 0) */
-    int index_start;     /* the index precedes the inner chunks */
-    int index_big;       /* big-endian uint64 entries */
-    int index_crc;
-} zf_shard_layout;
 
 /* Encode whole shards and write each atomically (as zf_batch_encode_files) to paths[s]:
  * one task per shard, run by one worker, which encodes the shard's inner chunks (tasks

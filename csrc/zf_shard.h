@@ -21,16 +21,6 @@
  * bound * (first[s + 1] - first[s]) + S->index_nbytes. */
 size_t zf_shard_chunk_bound(const zf_batch_layout *L);
 
-/* Write the index of one shard, S->index_nbytes bytes at ip: every entry absent
- * (UINT64_MAX, UINT64_MAX), then (spans[2t], spans[2t + 1]) = (offset, nbytes) at entry
- * flat[t] for each present task t in [t0, t1), then, when S->index_crc, the le32 crc32c
- * of the entries.  Task t is present when present[t] != 0, or, for present == NULL, when
- * spans[2t] != SIZE_MAX (the two ways the memory and file shard writers keep track).
- * Returns ZF_OK, or ZF_ERR_PARAM with *bad_task = t for a flat[t] outside the shard. */
-int zf_shard_write_index(uint8_t *ip, const zf_shard_layout *S, size_t t0, size_t t1,
-                         const int64_t *flat, const size_t *spans, const uint8_t *present,
-                         int64_t *bad_task);
-
 /* Encode nshards whole shards: shard s owns tasks first[s]..first[s + 1] - 1 of entries
  * (inner chunk number flat[t] in C order of the shard's inner chunks, every one built
  * from `in` alone: the fill value outside the array).  Its present inner chunks go into
