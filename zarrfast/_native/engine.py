@@ -198,13 +198,6 @@ def choose(
         return None, f"native layout rejected: {exc}"
 
 
-def maybe_engine(
-    metadata: Any,
-    store: Any,
-    path: str,
-    fallback: Any = None,
-    range_request: Any = None,
-    coalesce_gap: int = 64 * 1024,
-) -> Any:
-    """A NativeEngine for this array, or None (see :func:`choose` for the reason)."""
-    return choose(metadata, store, path, fallback, range_request, coalesce_gap)[0]
+def maybe_engine(*args: Any, **kwargs: Any) -> Any:
+    """A NativeEngine for this array, or None: :func:`choose` without the reason."""
+    return choose(*args, **kwargs)[0]
