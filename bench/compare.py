@@ -99,6 +99,25 @@ def run_op(
             for b in boxes[:20]:
                 _check(np.array_equal(impl.read_box(h, b), data[b]), f"{impl.name} box {b} differs")
         return t
+    if op == "oindex":
+        sels = W.random_oindex(wl)
+        t, _ = _timed(lambda: [impl.read_oindex(h, s) for s in sels])
+        if verify:
+            for s in sels[:10]:
+                _check(
+                    np.array_equal(impl.read_oindex(h, s), data[np.ix_(*s)]),
+                    f"{impl.name} oindex selection differs",
+                )
+        return t
+    if op == "vindex":
+        coords = W.random_vindex(wl)
+        t, _ = _timed(lambda: impl.read_vindex(h, coords))
+        if verify:
+            _check(
+                np.array_equal(impl.read_vindex(h, coords), data[coords]),
+                f"{impl.name} vindex points differ",
+            )
+        return t
     if op == "points":
         points = W.random_points(wl)
         t, _ = _timed(lambda: [impl.read_point(h, p) for p in points])
@@ -156,6 +175,10 @@ def op_units(wl: W.Workload, op: str) -> tuple[int, int, str]:
         return wl.nbox * wl.box ** len(wl.shape) * itemsize, wl.nbox, "op"
     if op == "points":
         return wl.npoint * itemsize, wl.npoint, "op"
+    if op == "oindex":
+        return wl.nosel * wl.nper ** len(wl.shape) * itemsize, wl.nosel, "op"
+    if op == "vindex":
+        return wl.nvpoint * itemsize, wl.nvpoint, "point"
     return wl.nbytes, wl.nchunks, "chunk"
 
 

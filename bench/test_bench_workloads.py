@@ -78,6 +78,15 @@ def test_workload(
         nbytes = sum(data[b].nbytes for b in boxes)
         throughput(lambda: [impl.read_box(h, b) for b in boxes], nbytes, rounds=3)
         np.testing.assert_array_equal(impl.read_box(h, boxes[0]), data[boxes[0]])
+    elif op == "oindex":
+        sels = W.random_oindex(wl)
+        nbytes = sum(data[np.ix_(*s)].nbytes for s in sels)
+        throughput(lambda: [impl.read_oindex(h, s) for s in sels], nbytes, rounds=3)
+        np.testing.assert_array_equal(impl.read_oindex(h, sels[0]), data[np.ix_(*sels[0])])
+    elif op == "vindex":
+        coords = W.random_vindex(wl)
+        throughput(lambda: impl.read_vindex(h, coords), len(coords[0]) * data.itemsize, rounds=3)
+        np.testing.assert_array_equal(impl.read_vindex(h, coords), data[coords])
     else:
         points = W.random_points(wl)
         throughput(

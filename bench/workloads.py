@@ -54,7 +54,9 @@ __all__ = [
     "make_impl",
     "metadata_codecs_v3",
     "random_boxes",
+    "random_oindex",
     "random_points",
+    "random_vindex",
     "reference_store",
     "select",
     "workloads",
@@ -64,19 +66,64 @@ __all__ = [
 # --------------------------------------------------------------------------- scales
 #: cube: side of the W1/W2/W3/W5/W6 cube; chunk: its chunk side; shard/inner: W2's shard
 #: and inner chunk sides; box: W5 box side; side/tile: W4's square array and chunk side;
-#: nbox/npoint: W5 selection counts.
+#: nbox/npoint: W5 selection counts; nosel/nper: W5c oindex selections and indices per axis;
+#: nvpoint: W5d vindex points (one selection).
 SCALES: dict[str, dict[str, int]] = {
     "full": dict(
-        cube=512, chunk=64, shard=256, inner=32, box=64, side=4096, tile=32, nbox=300, npoint=300
+        cube=512,
+        chunk=64,
+        shard=256,
+        inner=32,
+        box=64,
+        side=4096,
+        tile=32,
+        nbox=300,
+        npoint=300,
+        nosel=300,
+        nper=64,
+        nvpoint=10000,
     ),
     "medium": dict(
-        cube=256, chunk=64, shard=128, inner=32, box=64, side=2048, tile=32, nbox=300, npoint=300
+        cube=256,
+        chunk=64,
+        shard=128,
+        inner=32,
+        box=64,
+        side=2048,
+        tile=32,
+        nbox=300,
+        npoint=300,
+        nosel=300,
+        nper=64,
+        nvpoint=10000,
     ),
     "small": dict(
-        cube=128, chunk=64, shard=64, inner=32, box=64, side=1024, tile=32, nbox=100, npoint=300
+        cube=128,
+        chunk=64,
+        shard=64,
+        inner=32,
+        box=64,
+        side=1024,
+        tile=32,
+        nbox=100,
+        npoint=300,
+        nosel=30,
+        nper=64,
+        nvpoint=10000,
     ),
     "tiny": dict(
-        cube=64, chunk=32, shard=32, inner=16, box=16, side=256, tile=32, nbox=10, npoint=20
+        cube=64,
+        chunk=32,
+        shard=32,
+        inner=16,
+        box=16,
+        side=256,
+        tile=32,
+        nbox=10,
+        npoint=20,
+        nosel=5,
+        nper=8,
+        nvpoint=100,
     ),
 }
 SCALE_ENV = "ZARRFAST_BENCH_SCALE"
@@ -103,7 +150,9 @@ class Workload:
     """One benchmark workload: the array layout plus what is timed on which stores.
 
     ``ops`` are among ``write`` (create + write all), ``read`` (read all), ``boxes``
-    (``nbox`` random boxes) and ``points`` (``npoint`` random single elements).
+    (``nbox`` random boxes), ``points`` (``npoint`` random single elements), ``oindex``
+    (``nosel`` orthogonal selections of ``nper`` random indices per axis) and ``vindex``
+    (one coordinate selection of ``nvpoint`` random points).
     ``layout`` names the workload whose stored array this one reads (W5 reads W1/W2's).
     """
 
@@ -121,6 +170,9 @@ class Workload:
     box: int = 0
     nbox: int = 0
     npoint: int = 0
+    nosel: int = 0
+    nper: int = 0
+    nvpoint: int = 0
     scale: str = "small"
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
@@ -181,6 +233,8 @@ def workloads(scale: str | None = None) -> list[Workload]:
     w5: dict[str, Any] = dict(
         ops=("boxes", "points"), box=p["box"], nbox=p["nbox"], npoint=p["npoint"]
     )
+    w5c: dict[str, Any] = dict(ops=("oindex",), nosel=p["nosel"], nper=p["nper"])
+    w5d: dict[str, Any] = dict(ops=("vindex",), nvpoint=p["nvpoint"])
     return [
         w1,
         w2,
@@ -208,6 +262,10 @@ def workloads(scale: str | None = None) -> list[Workload]:
         ),
         replace(w1, id="W5-W1", title="random box/point latency on W1", layout="W1", **w5),
         replace(w2, id="W5-W2", title="random box/point latency on W2", layout="W2", **w5),
+        replace(w1, id="W5c-W1", title="orthogonal int-array selections on W1", layout="W1", **w5c),
+        replace(w2, id="W5c-W2", title="orthogonal int-array selections on W2", layout="W2", **w5c),
+        replace(w1, id="W5d-W1", title="random vindex points on W1", layout="W1", **w5d),
+        replace(w2, id="W5d-W2", title="random vindex points on W2", layout="W2", **w5d),
         replace(
             w1,
             id="W6-blosc",
@@ -276,6 +334,22 @@ def random_boxes(wl: Workload, seed: int = 1) -> list[tuple[slice, ...]]:
 def random_points(wl: Workload, seed: int = 2) -> list[tuple[int, ...]]:
     rng = np.random.default_rng(seed)
     return [tuple(int(rng.integers(0, s)) for s in wl.shape) for _ in range(wl.npoint)]
+
+
+def random_oindex(wl: Workload, seed: int = 3) -> list[tuple[np.ndarray, ...]]:
+    """``wl.nosel`` orthogonal selections: per axis ``wl.nper`` distinct random indices,
+    in random order (what a user sampling a cube passes to ``oindex``)."""
+    rng = np.random.default_rng(seed)
+    return [
+        tuple(rng.choice(s, size=min(wl.nper, s), replace=False) for s in wl.shape)
+        for _ in range(wl.nosel)
+    ]
+
+
+def random_vindex(wl: Workload, seed: int = 4) -> tuple[np.ndarray, ...]:
+    """One coordinate selection of ``wl.nvpoint`` random points (an array per axis)."""
+    rng = np.random.default_rng(seed)
+    return tuple(rng.integers(0, s, size=wl.nvpoint) for s in wl.shape)
 
 
 # --------------------------------------------------------------------------- codecs
@@ -461,6 +535,12 @@ class Impl:
     def read_point(self, h: Any, idx: tuple[int, ...]) -> Any:
         return h[idx]
 
+    def read_oindex(self, h: Any, sel: tuple[np.ndarray, ...]) -> np.ndarray:
+        return np.asarray(h.oindex[sel])
+
+    def read_vindex(self, h: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
+        return np.asarray(h.vindex[coords])
+
     def versions(self) -> str:
         return ""
 
@@ -530,6 +610,14 @@ class ZarrfastImpl(Impl):
     def read_point(self, h: Any, idx: tuple[int, ...]) -> Any:
         with self.active():
             return h[idx]
+
+    def read_oindex(self, h: Any, sel: tuple[np.ndarray, ...]) -> np.ndarray:
+        with self.active():
+            return h.oindex[sel]  # type: ignore[no-any-return]
+
+    def read_vindex(self, h: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
+        with self.active():
+            return h.vindex[coords]  # type: ignore[no-any-return]
 
     def versions(self) -> str:
         import zarrfast as zf
@@ -615,6 +703,12 @@ class TensorstoreImpl(Impl):
 
     def read_point(self, h: Any, idx: tuple[int, ...]) -> Any:
         return h[idx].read().result()
+
+    def read_oindex(self, h: Any, sel: tuple[np.ndarray, ...]) -> np.ndarray:
+        return h.oindex[sel].read().result()  # type: ignore[no-any-return]
+
+    def read_vindex(self, h: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
+        return h.vindex[coords].read().result()  # type: ignore[no-any-return]
 
     def versions(self) -> str:
         from importlib.metadata import version
@@ -725,6 +819,14 @@ class ZarrImpl(Impl):
     def read_point(self, h: Any, idx: tuple[int, ...]) -> Any:
         with self.active():
             return h[idx]
+
+    def read_oindex(self, h: Any, sel: tuple[np.ndarray, ...]) -> np.ndarray:
+        with self.active():
+            return h.oindex[sel]  # type: ignore[no-any-return]
+
+    def read_vindex(self, h: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
+        with self.active():
+            return h.vindex[coords]  # type: ignore[no-any-return]
 
     def versions(self) -> str:
         import zarr
