@@ -164,6 +164,9 @@ typedef struct {
     ptrdiff_t coff;
     int whole;
     int contiguous; /* the region of the big array is one C-ordered run */
+    int lists;      /* some dim is an index list (decode only): clist/olist below */
+    const int64_t *clist[ZF_NDCOPY_MAXDIM];
+    const int64_t *olist[ZF_NDCOPY_MAXDIM];
 } zf_geom;
 
 static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g) {
@@ -172,14 +175,30 @@ static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g)
     g->aoff = 0;
     g->coff = 0;
     g->whole = 1;
+    g->lists = 0;
     for (d = 0; d < L->ndim; d++) {
         const zf_dim *D = &L->dims[d];
         int32_t k = e[d];
         g->counts[d] = (size_t)D->count[k];
         g->aoff += (ptrdiff_t)D->aoff[k];
+        if (D->cidx != NULL) {
+            /* an index list: offsets come from the lists, the strides scale them */
+            g->clist[d] = D->cidx + D->ioff[k];
+            g->olist[d] = D->oidx + D->ioff[k];
+            g->cstr[d] = L->chunk_strides[d];
+            g->whole = 0;
+            g->lists = 1;
+            continue;
+        }
+        g->clist[d] = NULL;
+        g->olist[d] = NULL;
         g->coff += (ptrdiff_t)D->cstart[k] * L->chunk_strides[d];
         g->cstr[d] = (ptrdiff_t)D->cstep[k] * L->chunk_strides[d];
         if (D->cstart[k] != 0 || D->cstep[k] != 1 || D->count[k] != L->chunk_shape[d]) g->whole = 0;
+    }
+    if (g->lists) {
+        g->contiguous = 0;
+        return;
     }
     g->contiguous = 1;
     for (d = L->ndim - 1; d >= 0; d--) {
@@ -199,7 +218,7 @@ static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g)
 static size_t zf_task_need(const zf_batch_layout *L, const int32_t *e, const zf_geom *g) {
     size_t need = L->itemsize;
     int d;
-    if (g->whole) return L->chunk_nbytes;
+    if (g->whole || g->lists) return L->chunk_nbytes;
     for (d = 0; d < L->ndim; d++) {
         const zf_dim *D = &L->dims[d];
         int32_t k = e[d];
@@ -223,6 +242,14 @@ static void zf_decode_one(zf_batch_ctx *B, size_t t, int w, const uint8_t *src, 
     int inplace, rc;
     zf_task_geom(L, B->entries + t * (size_t)L->ndim, &g);
     dst = B->out + g.aoff;
+    if (src == NULL && g.lists) {
+        ptrdiff_t zero[ZF_NDCOPY_MAXDIM] = {0};
+        const int64_t *none[ZF_NDCOPY_MAXDIM] = {NULL};
+        zf_ndcopy_lists(L->ndim, g.counts, dst, L->array_strides, g.olist, L->fill, zero, none,
+                        L->itemsize, 0);
+        B->status[t] = ZF_OK;
+        return;
+    }
     if (src == NULL) {
         zf_ndfill(L->ndim, g.counts, dst, L->array_strides, L->fill, L->itemsize);
         B->status[t] = ZF_OK;
@@ -236,7 +263,10 @@ static void zf_decode_one(zf_batch_ctx *B, size_t t, int w, const uint8_t *src, 
         B->status[t] = rc;
         return;
     }
-    if (data != dst) {
+    if (g.lists) {
+        zf_ndcopy_lists(L->ndim, g.counts, dst, L->array_strides, g.olist, data + g.coff, g.cstr, g.clist,
+                        L->itemsize, L->swap_unit);
+    } else if (data != dst) {
         if (inplace)
             memcpy(dst, data, len);
         else if (L->stream_out)
@@ -476,6 +506,7 @@ static int zf_encode_one(zf_batch_ctx *B, size_t t, int w, uint8_t *dst, size_t 
     size_t len, n_items = L->chunk_nbytes / (L->itemsize ? L->itemsize : 1);
     int i, rc;
     zf_task_geom(L, B->entries + t * (size_t)L->ndim, &g);
+    if (g.lists) return ZF_ERR_PARAM; /* index lists are a decode-only layout */
     if (L->ncodecs == 0 && dst != NULL) {
         if (dstcap < L->chunk_nbytes) return ZF_ERR_DST_FULL;
         cb = dst;

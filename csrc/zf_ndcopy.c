@@ -254,3 +254,66 @@ int zf_all_equal(const uint8_t *buf, size_t nbytes, const uint8_t *pattern, size
         if (memcmp(buf + i, pattern, itemsize) != 0) return 0;
     return 1;
 }
+
+/* One dimension of zf_ndcopy_lists; the innermost one copies with zf_row when neither
+ * side is a list there (a strided run), else item by item. */
+static void zf_lists_dim(int d, int ndim, const size_t *counts, uint8_t *dst,
+                         const ptrdiff_t *ds, const int64_t *const *doffs, const uint8_t *src,
+                         const ptrdiff_t *ss, const int64_t *const *sidx, size_t itemsize,
+                         size_t unit) {
+    size_t i, n = counts[d];
+    const int64_t *dl = doffs[d], *sl = sidx[d];
+    if (d == ndim - 1) {
+        if (dl == NULL && sl == NULL) {
+            zf_row(dst, ds[d], src, ss[d], n, itemsize, unit, 0);
+            return;
+        }
+        if (unit == 0) {
+            /* fixed-size items without a swap: one load and store each (memcpy of a
+             * constant size compiles to a move) */
+#define ZF_GATHER(W)                                                                 \
+    for (i = 0; i < n; i++) {                                                          \
+        ptrdiff_t doff = dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i * ds[d];                 \
+        ptrdiff_t soff = (sl ? (ptrdiff_t)sl[i] : (ptrdiff_t)i) * ss[d];               \
+        memcpy(dst + doff, src + soff, W);                                             \
+    }
+            switch (itemsize) {
+            case 1: ZF_GATHER(1) return;
+            case 2: ZF_GATHER(2) return;
+            case 4: ZF_GATHER(4) return;
+            case 8: ZF_GATHER(8) return;
+            case 16: ZF_GATHER(16) return;
+            default: ZF_GATHER(itemsize) return;
+            }
+#undef ZF_GATHER
+        }
+        for (i = 0; i < n; i++) {
+            ptrdiff_t doff = dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i * ds[d];
+            ptrdiff_t soff = (sl ? (ptrdiff_t)sl[i] : (ptrdiff_t)i) * ss[d];
+            zf_row(dst + doff, 0, src + soff, 0, 1, itemsize, unit, 0);
+        }
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        ptrdiff_t doff = dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i * ds[d];
+        ptrdiff_t soff = (sl ? (ptrdiff_t)sl[i] : (ptrdiff_t)i) * ss[d];
+        zf_lists_dim(d + 1, ndim, counts, dst + doff, ds, doffs, src + soff, ss, sidx, itemsize,
+                     unit);
+    }
+}
+
+void zf_ndcopy_lists(int ndim, const size_t *counts, uint8_t *dst, const ptrdiff_t *dst_strides,
+                     const int64_t *const *dst_offs, const uint8_t *src,
+                     const ptrdiff_t *src_strides, const int64_t *const *src_idx,
+                     size_t itemsize, size_t swap_unit) {
+    int d;
+    if (swap_unit <= 1 || swap_unit > itemsize) swap_unit = 0;
+    if (ndim == 0) {
+        zf_row(dst, 0, src, 0, 1, itemsize, swap_unit, 0);
+        return;
+    }
+    for (d = 0; d < ndim; d++)
+        if (counts[d] == 0) return;
+    zf_lists_dim(0, ndim, counts, dst, dst_strides, dst_offs, src, src_strides, src_idx,
+                 itemsize, swap_unit);
+}

@@ -128,27 +128,33 @@ cdef class _EngineBase:
         return max(size, min(4096, (16 << 20) // max(<Py_ssize_t>self.base.chunk_nbytes, 1)))
 
     # ------------------------------------------------------------------ routing
-    cdef _Tables _route(self, object indexer, object buf, bint flat):
+    cdef _Tables _route(self, object indexer, object buf, bint flat, bint decode):
         """The one per-request decision: this request's tables when it runs natively,
         else None after counting why in ``fallbacks`` (the caller hands it to the
-        Python engine)."""
+        Python engine).  Orthogonal integer-array selections run natively when reading
+        an unsharded array (index-list dims); writes and sharded arrays hand them over."""
         cdef _Tables T
         if flat:
             reason = "coordinate or mask selection"
         elif buf.dtype != self.dtype:
             reason = "buffer dtype differs from the array dtype"
         else:
-            T = self._tables(indexer, buf)
+            T = self._tables(indexer, buf, decode and not self.sharded)
             if T is not None:
                 return T
-            reason = "orthogonal selection with integer arrays or booleans"
+            if not decode:
+                reason = "orthogonal write with integer arrays or booleans"
+            else:
+                reason = "orthogonal read with integer arrays or booleans of a sharded array"
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
         return None
 
     # ------------------------------------------------------------------ tables
-    cdef _Tables _tables(self, object indexer, object arr):
-        """Tables for a product indexer against ``arr``, or None if not a pure
-        int/slice product (orthogonal arrays, open meshes...)."""
+    cdef _Tables _tables(self, object indexer, object arr, bint lists):
+        """Tables for a product indexer against ``arr``, or None if it is not a pure
+        int/slice product and ``lists`` is false (orthogonal arrays, open meshes...).
+        With ``lists``, a dim whose entries are not all strided runs becomes an index
+        list (chunk-local indices and output byte offsets per entry, decode only)."""
         cdef _Tables T = _Tables.__new__(_Tables)
         cdef int d, a
         cdef Py_ssize_t j, n, ln
@@ -169,6 +175,8 @@ cdef class _EngineBase:
         T.complete = []
         T.kvals = []
         T.ntasks = 1
+        T.lists = []
+        T.has_lists = False
         for d in range(self.ndim):
             C = self.outer_shape[d]
             entries = dims[d]
@@ -180,6 +188,9 @@ cdef class _EngineBase:
             else:
                 st = 0
                 ln = 1
+            if lists and a >= 0 and n and _needs_list(entries):
+                self._list_dim(T, d, entries, C, ln, st)
+                continue
             tab = np.empty((4, n), dtype=np.int64)
             tv = tab
             parts = []
@@ -227,6 +238,63 @@ cdef class _EngineBase:
             T.dims[d].aoff = &tv[3, 0] if n else NULL
             T.strides[d] = st
         return T
+
+    cdef void _list_dim(self, _Tables T, int d, list entries, int64_t C, Py_ssize_t ln,
+                        int64_t st) except *:
+        """Dim ``d`` as an index list: per entry the chunk-local indices and the byte
+        offsets of their output positions, concatenated (zf_dim cidx/oidx/ioff)."""
+        cdef Py_ssize_t n = len(entries), j
+        cdef int64_t[:, ::1] tv
+        cidx, opos, sizes = [], [], []
+        parts = []
+        kv = []
+        comp = bytearray(n)
+        lead = self.prefix + self.head if d == 0 else self.sep
+        for j in range(n):
+            k, cs, os_, complete = entries[j]
+            ci = _as_index_list(cs)
+            oi = _as_index_list(os_)
+            if ci.shape[0] != oi.shape[0] or ci.shape[0] == 0:
+                raise ValueError(
+                    f"internal error: projection {entries[j]!r} has {ci.shape[0]} chunk and "
+                    f"{oi.shape[0]} output positions on axis {d}")
+            if ci.min() < 0 or ci.max() >= C or oi.min() < 0 or oi.max() >= ln:
+                raise ValueError(
+                    f"internal error: projection {entries[j]!r} does not fit chunk length "
+                    f"{C} / output length {ln} on axis {d}")
+            cidx.append(ci)
+            opos.append(oi)
+            sizes.append(ci.shape[0])
+            parts.append(lead + str(k))
+            kv.append(k)
+            comp[j] = 1 if complete else 0
+        tab = np.zeros((4, n), dtype=np.int64)
+        tab[2] = sizes
+        ioff = np.zeros(n, dtype=np.int64)
+        if n > 1:
+            np.cumsum(tab[2, :-1], out=ioff[1:])
+        ci_all = np.ascontiguousarray(np.concatenate(cidx), dtype=np.int64)
+        oi_all = np.ascontiguousarray(np.concatenate(opos) * st, dtype=np.int64)
+        tv = tab
+        cdef int64_t[::1] cv = ci_all
+        cdef int64_t[::1] ov = oi_all
+        cdef int64_t[::1] iv = ioff
+        T.arrays.append(tab)
+        T.lists.append((ci_all, oi_all, ioff))
+        T.kvals.append(kv)
+        T.keyparts.append(parts)
+        T.complete.append(bytes(comp))
+        T.nentries[d] = n
+        T.ntasks *= n
+        T.dims[d].cstart = &tv[0, 0]
+        T.dims[d].cstep = &tv[1, 0]
+        T.dims[d].count = &tv[2, 0]
+        T.dims[d].aoff = &tv[3, 0]
+        T.dims[d].cidx = &cv[0]
+        T.dims[d].oidx = &ov[0]
+        T.dims[d].ioff = &iv[0]
+        T.strides[d] = st
+        T.has_lists = True
 
     cdef list _batch(self, _Tables T, Py_ssize_t t0, Py_ssize_t nt, int32_t *entries,
                      uint8_t *complete):
@@ -294,3 +362,25 @@ cdef class _EngineBase:
         L.dims = T.dims
         L.array_strides = T.strides
         L.fill = <const uint8_t *>(<char *>(self.fill_out if decode else self.fill_stored))
+
+
+def _needs_list(list entries):
+    """Whether a dim's projections need an index list: some entry is not a strided run
+    of chunk-local indices written to consecutive output positions."""
+    for k, cs, os_, complete in entries:
+        if type(cs) is slice and type(os_) is slice and os_.step in (None, 1):
+            continue
+        if isinstance(cs, (int, np.integer)) and os_ is None:
+            continue
+        return True
+    return False
+
+
+def _as_index_list(sel):
+    """A projection's chunk-local or output positions as a 1-d int64 array (slices made
+    by the indexer have concrete bounds; open-mesh arrays are raveled)."""
+    if type(sel) is slice:
+        stop = sel.stop
+        step = 1 if sel.step is None else sel.step
+        return np.arange(sel.start, -1 if stop is None else stop, step, dtype=np.int64)
+    return np.ravel(np.asarray(sel)).astype(np.int64, copy=False)

@@ -8,7 +8,7 @@ cdef class _Reader(_ShardTables):
     # ------------------------------------------------------------------ read
     def read(self, projections, out, bint flat_out):
         """Decode every chunk of ``projections`` into ``out`` (see PythonEngine.read)."""
-        cdef _Tables T = self._route(projections, out, flat_out)
+        cdef _Tables T = self._route(projections, out, flat_out, True)
         if T is None:
             return self.fallback.read(projections, out, flat_out)
         if not out.flags.writeable:

@@ -12,7 +12,7 @@ cdef class NativeEngine(_ShardWriter):
     # ------------------------------------------------------------------ write
     def write(self, projections, value, bint flat_value, bint write_empty_chunks):
         """Encode and store every chunk of ``projections`` (see PythonEngine.write)."""
-        cdef _Tables T = self._route(projections, value, flat_value)
+        cdef _Tables T = self._route(projections, value, flat_value, False)
         if T is None:
             return self.fallback.write(projections, value, flat_value, write_empty_chunks)
         cdef zf_batch_layout L

@@ -96,6 +96,9 @@ cdef extern from "zf_batch.h" nogil:
         const int64_t *cstep
         const int64_t *count
         const int64_t *aoff
+        const int64_t *cidx
+        const int64_t *oidx
+        const int64_t *ioff
     ctypedef struct zf_batch_layout:
         int ndim
         size_t itemsize
