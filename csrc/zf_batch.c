@@ -185,7 +185,7 @@ static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g)
             /* an index list: offsets come from the lists, the strides scale them */
             g->clist[d] = D->cidx + D->ioff[k];
             g->olist[d] = D->oidx + D->ioff[k];
-            g->cstr[d] = L->chunk_strides[d];
+            g->cstr[d] = D->cidx_bytes ? 1 : L->chunk_strides[d];
             g->whole = 0;
             g->lists = 1;
             continue;

@@ -45,6 +45,8 @@ typedef struct {
     const int64_t *cidx;
     const int64_t *oidx;
     const int64_t *ioff;
+    int cidx_bytes; /* cidx holds byte offsets in the decoded chunk (coordinate reads:
+                     * each point's offset over every dim, the other dims count 1) */
 } zf_dim;
 
 typedef struct {

@@ -53,8 +53,9 @@ def test_requests_handed_to_python_are_counted_by_reason() -> None:
     np.testing.assert_array_equal(a.vindex[[1, 2], [3, 4]], data[[1, 2], [3, 4]])
     np.testing.assert_array_equal(a.oindex[[1, 5], :], data[[1, 5], :])
     a.oindex[[0, 19], [0, 29]] = 7
+    a.vindex[[1, 2], [3, 4]] = 8
     counts = a.engine.request_fallbacks
-    assert counts == {  # the orthogonal read ran natively; its write did not
+    assert counts == {  # the reads ran natively; the writes did not
         "coordinate or mask selection": 1,
         "orthogonal write with integer arrays or booleans": 1,
     }

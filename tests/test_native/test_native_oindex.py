@@ -118,3 +118,31 @@ def _as_index(s: Any, n: int) -> np.ndarray:
         return np.array([s])
     s = np.asarray(s)
     return np.flatnonzero(s) if s.dtype == bool else s
+
+
+@pytest.mark.parametrize("kind", ["c", "f-order-v2", "big-endian-v2", "transpose-v3"])
+def test_coordinate_and_mask_reads_run_natively(kind: str) -> None:
+    a, data = _make(kind)
+    rng = np.random.default_rng(11)
+    pts = tuple(rng.integers(0, n, size=500) for n in data.shape)
+    np.testing.assert_array_equal(a.vindex[pts], data[pts])
+    grid = tuple(rng.integers(-n, n, size=(6, 7)) for n in data.shape)  # broadcast, negatives
+    np.testing.assert_array_equal(a.vindex[grid], data[grid])
+    mask = (np.arange(data.size).reshape(data.shape) % 11) == 3
+    np.testing.assert_array_equal(a.vindex[mask], data[mask])
+    np.testing.assert_array_equal(a[mask], data[mask])
+    np.testing.assert_array_equal(a.vindex[[0, 0], [1, 1], [2, 2]], data[[0, 0], [1, 1], [2, 2]])
+    assert a.engine.request_fallbacks == {}
+
+
+def test_coordinate_reads_of_sharded_arrays_and_coordinate_writes_go_to_python() -> None:
+    data = np.arange(24 * 16, dtype="f8").reshape(24, 16)
+    s = zf.create(shape=data.shape, chunks=(4, 4), shards=(8, 8), dtype="f8", store=MemoryStore())
+    s[...] = data
+    np.testing.assert_array_equal(s.vindex[[1, 20], [3, 4]], data[[1, 20], [3, 4]])
+    a, ref = _make("c")
+    a.vindex[[0, 22], [1, 2], [3, 4]] = 5
+    ref[[0, 22], [1, 2], [3, 4]] = 5
+    np.testing.assert_array_equal(a[...], ref)
+    assert s.engine.request_fallbacks == {"coordinate or mask selection": 1}
+    assert a.engine.request_fallbacks == {"coordinate or mask selection": 1}

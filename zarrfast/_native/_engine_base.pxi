@@ -135,6 +135,10 @@ cdef class _EngineBase:
         an unsharded array (index-list dims); writes and sharded arrays hand them over."""
         cdef _Tables T
         if flat:
+            if decode and not self.sharded and buf.dtype == self.dtype:
+                T = self._point_tables(indexer, buf)
+                if T is not None:
+                    return T
             reason = "coordinate or mask selection"
         elif buf.dtype != self.dtype:
             reason = "buffer dtype differs from the array dtype"
@@ -237,6 +241,92 @@ cdef class _EngineBase:
             T.dims[d].count = &tv[2, 0] if n else NULL
             T.dims[d].aoff = &tv[3, 0] if n else NULL
             T.strides[d] = st
+        return T
+
+    cdef _Tables _point_tables(self, object indexer, object out):
+        """Tables for a coordinate (vindex / mask) read into the flat C-contiguous
+        ``out``: one task per chunk touched, dim 0 an index list of the points' byte
+        offsets in the decoded chunk (``cidx_bytes``) and in ``out``, every other dim a
+        single unit entry; keys given per task.  None when this read cannot run so
+        (0-d arrays, outputs that are not C-contiguous, another indexer)."""
+        groups = getattr(indexer, "_groups", None)
+        if groups is None or self.ndim == 0 or not out.flags.c_contiguous:
+            return None
+        cdef _Tables T = _Tables.__new__(_Tables)
+        cdef Py_ssize_t n = len(groups), j
+        cdef int d
+        cdef int64_t[:, ::1] tv
+        cdef int64_t isz = out.dtype.itemsize
+        T.arrays = []
+        T.keyparts = []
+        T.complete = []
+        T.kvals = []
+        T.lists = []
+        T.ntasks = n
+        if n == 0:
+            T.ntasks = 0
+            for d in range(self.ndim):
+                T.nentries[d] = 0
+                T.arrays.append(None)
+                T.keyparts.append([])
+                T.complete.append(b"")
+                T.kvals.append([])
+            T.allkeys = []
+            return T
+        strides = np.array([self.chunk_strides[d] for d in range(self.ndim)], dtype=np.int64)
+        offs, opos, sizes, keys = [], [], [], []
+        head = self.prefix + self.head
+        for j in range(n):
+            p = groups[j]
+            local = p.chunk_selection
+            off = np.zeros(len(p.out_selection), dtype=np.int64)
+            for d in range(self.ndim):
+                off += np.asarray(local[d], dtype=np.int64) * strides[d]
+            offs.append(off)
+            opos.append(np.asarray(p.out_selection, dtype=np.int64) * isz)
+            sizes.append(off.shape[0])
+            keys.append(head + self.sep.join([str(k) for k in p.chunk_coords]))
+        tab = np.zeros((4, n), dtype=np.int64)
+        tab[2] = sizes
+        ioff = np.zeros(n, dtype=np.int64)
+        if n > 1:
+            np.cumsum(tab[2, :-1], out=ioff[1:])
+        ci_all = np.ascontiguousarray(np.concatenate(offs), dtype=np.int64)
+        oi_all = np.ascontiguousarray(np.concatenate(opos), dtype=np.int64)
+        tv = tab
+        cdef int64_t[::1] cv = ci_all
+        cdef int64_t[::1] ov = oi_all
+        cdef int64_t[::1] iv = ioff
+        one = np.array([[0], [1], [1], [0]], dtype=np.int64)
+        cdef int64_t[:, ::1] uv = one
+        T.arrays.append(tab)
+        T.lists.append((ci_all, oi_all, ioff))
+        T.nentries[0] = n
+        T.dims[0].cstart = &tv[0, 0]
+        T.dims[0].cstep = &tv[1, 0]
+        T.dims[0].count = &tv[2, 0]
+        T.dims[0].aoff = &tv[3, 0]
+        T.dims[0].cidx = &cv[0]
+        T.dims[0].oidx = &ov[0]
+        T.dims[0].ioff = &iv[0]
+        T.dims[0].cidx_bytes = 1
+        T.strides[0] = isz
+        T.complete.append(bytes(n))
+        T.keyparts.append([None] * n)
+        T.kvals.append(list(range(n)))
+        for d in range(1, self.ndim):
+            T.arrays.append(one)
+            T.nentries[d] = 1
+            T.dims[d].cstart = &uv[0, 0]
+            T.dims[d].cstep = &uv[1, 0]
+            T.dims[d].count = &uv[2, 0]
+            T.dims[d].aoff = &uv[3, 0]
+            T.strides[d] = 0
+            T.complete.append(b"\x01")
+            T.keyparts.append([""])
+            T.kvals.append([0])
+        T.allkeys = keys
+        T.has_lists = True
         return T
 
     cdef void _list_dim(self, _Tables T, int d, list entries, int64_t C, Py_ssize_t ln,

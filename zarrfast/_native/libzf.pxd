@@ -99,6 +99,7 @@ cdef extern from "zf_batch.h" nogil:
         const int64_t *cidx
         const int64_t *oidx
         const int64_t *ioff
+        int cidx_bytes
     ctypedef struct zf_batch_layout:
         int ndim
         size_t itemsize
