@@ -15,8 +15,6 @@ from zarrfast.storage.memory import MemoryStore
 
 pytest.importorskip("zarrfast._native._pipeline")
 
-ORTHO = "orthogonal read with integer arrays or booleans of a sharded array"
-
 
 def _make(kind: str, store: Any = None) -> tuple[Any, np.ndarray]:
     shape, chunks = (23, 17, 9), (5, 4, 3)
@@ -76,6 +74,7 @@ def test_random_selections_against_the_python_engine(tmp_path: Any) -> None:
     rng = np.random.default_rng(7)
     for store in (MemoryStore(), LocalStore(str(tmp_path / "a"))):  # store batch and file reads
         a, data = _make("c", store)
+        assert a.engine.native
         with set_config(engine="python"):
             ref = zf.open(store, mode="r")
         for _ in range(40):
@@ -98,12 +97,7 @@ def test_out_of_order_output_and_an_out_argument() -> None:
     np.testing.assert_array_equal(out, data[rows])
 
 
-def test_sharded_orthogonal_reads_and_all_orthogonal_writes_still_go_to_python() -> None:
-    data = np.arange(24 * 16, dtype="f8").reshape(24, 16)
-    s = zf.create(shape=data.shape, chunks=(4, 4), shards=(8, 8), dtype="f8", store=MemoryStore())
-    s[...] = data
-    np.testing.assert_array_equal(s.oindex[[1, 20], :], data[[1, 20], :])
-    assert s.engine.request_fallbacks == {ORTHO: 1}
+def test_orthogonal_writes_still_go_to_python() -> None:
     a, ref = _make("c")
     a.oindex[[0, 22], [1, 2]] = 5
     ref[np.ix_([0, 22], [1, 2])] = 5
@@ -146,3 +140,49 @@ def test_coordinate_reads_of_sharded_arrays_and_coordinate_writes_go_to_python()
     np.testing.assert_array_equal(a[...], ref)
     assert s.engine.request_fallbacks == {"coordinate or mask selection": 1}
     assert a.engine.request_fallbacks == {"coordinate or mask selection": 1}
+
+
+@pytest.mark.parametrize("index_location", ["end", "start"])
+def test_orthogonal_reads_of_sharded_arrays_run_natively(index_location: str) -> None:
+    shape = (30, 21, 10)
+    data = np.arange(np.prod(shape), dtype="u2").reshape(shape)
+    s = (
+        zf.create(
+            shape=shape,
+            chunks=(8, 9, 10),  # the shard shape; the codecs below carry the inner chunks
+            dtype="u2",
+            store=MemoryStore(),
+            codecs=[
+                {
+                    "name": "sharding_indexed",
+                    "configuration": {
+                        "chunk_shape": [4, 3, 5],
+                        "codecs": [
+                            {"name": "bytes", "configuration": {"endian": "little"}},
+                            {"name": "zstd", "configuration": {"level": 1}},
+                        ],
+                        "index_codecs": [
+                            {"name": "bytes", "configuration": {"endian": "little"}},
+                            {"name": "crc32c"},
+                        ],
+                        "index_location": index_location,
+                    },
+                }
+            ],
+        )
+        if index_location == "start"
+        else zf.create(
+            shape=shape, chunks=(4, 3, 5), shards=(8, 9, 10), dtype="u2", store=MemoryStore()
+        )
+    )
+    assert s.engine.native and s.shards == (8, 9, 10)
+    s[...] = data
+    s[:8, :9, :] = 0  # one shard all fill: not stored
+    data[:8, :9, :] = 0
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        sel = tuple(rng.integers(0, n, size=int(rng.integers(1, 9))) for n in shape)
+        np.testing.assert_array_equal(s.oindex[sel], data[np.ix_(*sel)], err_msg=str(sel))
+    sel = (np.array([29, 0, 7, 8, 8]), slice(2, 20, 4), 3)
+    np.testing.assert_array_equal(s.oindex[sel], data[sel[0]][:, 2:20:4, 3])
+    assert s.engine.request_fallbacks == {}

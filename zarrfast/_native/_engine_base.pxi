@@ -131,8 +131,8 @@ cdef class _EngineBase:
     cdef _Tables _route(self, object indexer, object buf, bint flat, bint decode):
         """The one per-request decision: this request's tables when it runs natively,
         else None after counting why in ``fallbacks`` (the caller hands it to the
-        Python engine).  Orthogonal integer-array selections run natively when reading
-        an unsharded array (index-list dims); writes and sharded arrays hand them over."""
+        Python engine).  Orthogonal integer-array reads run natively (index-list dims),
+        coordinate and mask reads too for unsharded arrays; such writes are handed over."""
         cdef _Tables T
         if flat:
             if decode and not self.sharded and buf.dtype == self.dtype:
@@ -143,13 +143,10 @@ cdef class _EngineBase:
         elif buf.dtype != self.dtype:
             reason = "buffer dtype differs from the array dtype"
         else:
-            T = self._tables(indexer, buf, decode and not self.sharded)
+            T = self._tables(indexer, buf, decode)
             if T is not None:
                 return T
-            if not decode:
-                reason = "orthogonal write with integer arrays or booleans"
-            else:
-                reason = "orthogonal read with integer arrays or booleans of a sharded array"
+            reason = "orthogonal write with integer arrays or booleans"
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
         return None
 
@@ -179,7 +176,7 @@ cdef class _EngineBase:
         T.complete = []
         T.kvals = []
         T.ntasks = 1
-        T.lists = []
+        T.lists = {}
         T.has_lists = False
         for d in range(self.ndim):
             C = self.outer_shape[d]
@@ -261,7 +258,7 @@ cdef class _EngineBase:
         T.keyparts = []
         T.complete = []
         T.kvals = []
-        T.lists = []
+        T.lists = {}
         T.ntasks = n
         if n == 0:
             T.ntasks = 0
@@ -300,7 +297,7 @@ cdef class _EngineBase:
         one = np.array([[0], [1], [1], [0]], dtype=np.int64)
         cdef int64_t[:, ::1] uv = one
         T.arrays.append(tab)
-        T.lists.append((ci_all, oi_all, ioff))
+        T.lists[0] = (ci_all, oi_all, ioff)
         T.nentries[0] = n
         T.dims[0].cstart = &tv[0, 0]
         T.dims[0].cstep = &tv[1, 0]
@@ -370,7 +367,7 @@ cdef class _EngineBase:
         cdef int64_t[::1] ov = oi_all
         cdef int64_t[::1] iv = ioff
         T.arrays.append(tab)
-        T.lists.append((ci_all, oi_all, ioff))
+        T.lists[d] = (ci_all, oi_all, ioff)
         T.kvals.append(kv)
         T.keyparts.append(parts)
         T.complete.append(bytes(comp))

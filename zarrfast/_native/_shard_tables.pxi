@@ -24,10 +24,15 @@ cdef class _ShardTables(_EngineBase):
         I.hi = []
         I.jin = []
         I.ntasks = 1
+        I.lists = {}
+        I.has_lists = T.has_lists
         for d in range(self.ndim):
             c = self.chunk_shape[d]
             st = T.strides[d]
             n = T.nentries[d]
+            if T.dims[d].cidx != NULL:
+                self._inner_list_dim(T, I, d)
+                continue
             lo = np.empty(n, dtype=np.int64)
             hi = np.empty(n, dtype=np.int64)
             lov = lo
@@ -77,6 +82,63 @@ cdef class _ShardTables(_EngineBase):
             I.dims[d].aoff = &tv[3, 0]
             I.strides[d] = st
         return I
+
+    cdef void _inner_list_dim(self, _Tables T, _Tables I, int d) except *:
+        """The inner-chunk entries of an index-list dim: each shard-level entry's indices
+        grouped by inner chunk (stably, so duplicates keep their order), chunk-local."""
+        cdef int64_t c = self.chunk_shape[d]
+        cdef Py_ssize_t n = T.nentries[d], e, cnt = 0, a, m
+        ci, oi, ioff = T.lists[d]
+        counts = T.arrays[d][2]
+        lo = np.empty(n, dtype=np.int64)
+        hi = np.empty(n, dtype=np.int64)
+        new_ci, new_oi, sizes, jins = [], [], [], []
+        for e in range(n):
+            a = ioff[e]
+            m = counts[e]
+            cie = ci[a:a + m]
+            oie = oi[a:a + m]
+            j = cie // c
+            order = np.argsort(j, kind="stable")
+            js = j[order]
+            cuts = (np.flatnonzero(js[1:] != js[:m - 1]) + 1).tolist()
+            lo[e] = cnt
+            for s0, s1 in zip([0] + cuts, cuts + [m]):
+                sel = order[s0:s1]
+                jj = int(js[s0])
+                new_ci.append(cie[sel] - jj * c)
+                new_oi.append(oie[sel])
+                sizes.append(s1 - s0)
+                jins.append(jj)
+                cnt += 1
+            hi[e] = cnt
+        tab = np.zeros((4, max(cnt, 1)), dtype=np.int64)
+        tab[2, :cnt] = sizes
+        ioff2 = np.zeros(max(cnt, 1), dtype=np.int64)
+        if cnt > 1:
+            np.cumsum(tab[2, :cnt - 1], out=ioff2[1:cnt])
+        ci_all = np.ascontiguousarray(np.concatenate(new_ci) if new_ci else np.zeros(1), dtype=np.int64)
+        oi_all = np.ascontiguousarray(np.concatenate(new_oi) if new_oi else np.zeros(1), dtype=np.int64)
+        jin = np.asarray(jins if jins else [0], dtype=np.int64)
+        cdef int64_t[:, ::1] tv = tab
+        cdef int64_t[::1] cv = ci_all
+        cdef int64_t[::1] ov = oi_all
+        cdef int64_t[::1] iv = ioff2
+        I.arrays.append(tab)
+        I.lists[d] = (ci_all, oi_all, ioff2)
+        I.lo.append(lo)
+        I.hi.append(hi)
+        I.jin.append(jin)
+        I.nentries[d] = cnt
+        I.ntasks *= cnt
+        I.dims[d].cstart = &tv[0, 0]
+        I.dims[d].cstep = &tv[1, 0]
+        I.dims[d].count = &tv[2, 0]
+        I.dims[d].aoff = &tv[3, 0]
+        I.dims[d].cidx = &cv[0]
+        I.dims[d].oidx = &ov[0]
+        I.dims[d].ioff = &iv[0]
+        I.strides[d] = T.strides[d]
 
     cdef list _shards(self, _Tables I):
         """Every touched shard in C order: (key, first task number is implicit) as
