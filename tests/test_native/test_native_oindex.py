@@ -129,17 +129,48 @@ def test_coordinate_and_mask_reads_run_natively(kind: str) -> None:
     assert a.engine.request_fallbacks == {}
 
 
-def test_coordinate_reads_of_sharded_arrays_and_coordinate_writes_go_to_python() -> None:
-    data = np.arange(24 * 16, dtype="f8").reshape(24, 16)
-    s = zf.create(shape=data.shape, chunks=(4, 4), shards=(8, 8), dtype="f8", store=MemoryStore())
-    s[...] = data
-    np.testing.assert_array_equal(s.vindex[[1, 20], [3, 4]], data[[1, 20], [3, 4]])
+@pytest.mark.parametrize("index_location", ["end", "start"])
+def test_coordinate_and_mask_reads_of_sharded_arrays(index_location: str, tmp_path: Any) -> None:
+    from zarrfast.storage.local import LocalStore
+
+    shape = (30, 21, 10)
+    data = (np.arange(np.prod(shape)) % 65521).astype("u2").reshape(shape)
+    for store in (MemoryStore(), LocalStore(str(tmp_path / index_location))):
+        s = _sharded(shape, store, index_location)
+        assert s.engine.native
+        s[...] = data
+        s[8:16, :9, :] = 0  # a shard all fill: not stored
+        ref = data.copy()
+        ref[8:16, :9, :] = 0
+        rng = np.random.default_rng(9)
+        pts = tuple(rng.integers(0, n, size=700) for n in shape)
+        np.testing.assert_array_equal(s.vindex[pts], ref[pts])
+        np.testing.assert_array_equal(
+            s.vindex[[3, 3, 29], [0, 0, 20], [9, 9, 0]], ref[[3, 3, 29], [0, 0, 20], [9, 9, 0]]
+        )
+        mask = (np.arange(ref.size).reshape(shape) % 13) == 5
+        np.testing.assert_array_equal(s[mask], ref[mask])
+        assert s.engine.request_fallbacks == {}
+
+
+def test_coordinate_writes_go_to_python() -> None:
     a, ref = _make("c")
     a.vindex[[0, 22], [1, 2], [3, 4]] = 5
     ref[[0, 22], [1, 2], [3, 4]] = 5
     np.testing.assert_array_equal(a[...], ref)
-    assert s.engine.request_fallbacks == {"coordinate or mask selection": 1}
     assert a.engine.request_fallbacks == {"coordinate or mask selection": 1}
+
+
+def _sharded(shape: tuple[int, ...], store: Any, index_location: str) -> Any:
+    inner = [
+        {"name": "bytes", "configuration": {"endian": "little"}},
+        {"name": "zstd", "configuration": {"level": 1}},
+    ]
+    index = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]
+    conf = {"chunk_shape": [4, 3, 5], "codecs": inner, "index_codecs": index}
+    conf["index_location"] = index_location
+    codecs = [{"name": "sharding_indexed", "configuration": conf}]
+    return zf.create(shape=shape, chunks=(8, 9, 10), dtype="u2", store=store, codecs=codecs)
 
 
 @pytest.mark.parametrize("index_location", ["end", "start"])

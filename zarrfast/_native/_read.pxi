@@ -8,7 +8,13 @@ cdef class _Reader(_ShardTables):
     # ------------------------------------------------------------------ read
     def read(self, projections, out, bint flat_out):
         """Decode every chunk of ``projections`` into ``out`` (see PythonEngine.read)."""
-        cdef _Tables T = self._route(projections, out, flat_out, True)
+        cdef _Tables T
+        if flat_out and self.sharded and out.dtype == self.dtype and self.ndim > 0 \
+                and out.flags.c_contiguous and out.flags.writeable \
+                and getattr(projections, "_groups", None) is not None:
+            # coordinate / mask read of a sharded array (see _read_points_sharded)
+            return self._read_points_sharded(projections, out, <uint8_t *>_array_address(out))
+        T = self._route(projections, out, flat_out, True)
         if T is None:
             return self.fallback.read(projections, out, flat_out)
         if not out.flags.writeable:
@@ -158,6 +164,96 @@ cdef class _Reader(_ShardTables):
             free(lens)
             free(status)
 
+    cdef _read_points_sharded(self, object indexer, object out, uint8_t *base):
+        """A coordinate (vindex / mask) read of a sharded array: the indexer's points,
+        grouped by shard, are split by inner chunk (one task each, dim 0 a list of byte
+        offsets as in _point_tables) and read shard by shard like a product read."""
+        cdef int nd = self.ndim, d
+        cdef Py_ssize_t j, t, ntask = 0
+        cdef int64_t isz = out.dtype.itemsize
+        groups = indexer._groups
+        cshape = np.array([self.chunk_shape[d] for d in range(nd)], dtype=np.int64)
+        cps = np.array([self.cps[d] for d in range(nd)], dtype=np.int64)
+        strides = np.array([self.chunk_strides[d] for d in range(nd)], dtype=np.int64)
+        head = self.prefix + self.head
+        offs, opos, sizes, innerf, shards = [], [], [], [], []
+        for j in range(len(groups)):
+            p = groups[j]
+            local = [np.asarray(p.chunk_selection[d], dtype=np.int64) for d in range(nd)]
+            fid = np.zeros(local[0].shape[0], dtype=np.int64)
+            off = np.zeros(local[0].shape[0], dtype=np.int64)
+            for d in range(nd):
+                fid = fid * cps[d] + local[d] // cshape[d]
+                off += (local[d] % cshape[d]) * strides[d]
+            order = np.argsort(fid, kind="stable")
+            fs = fid[order]
+            cuts = (np.flatnonzero(fs[1:] != fs[:fs.shape[0] - 1]) + 1).tolist()
+            pos = np.asarray(p.out_selection, dtype=np.int64) * isz
+            n0 = ntask
+            for s0, s1 in zip([0] + cuts, cuts + [fs.shape[0]]):
+                sel = order[s0:s1]
+                offs.append(off[sel])
+                opos.append(pos[sel])
+                sizes.append(s1 - s0)
+                innerf.append(int(fs[s0]))
+                ntask += 1
+            shards.append((head + self.sep.join([str(k) for k in p.chunk_coords]), None,
+                           ntask - n0))
+        if ntask == 0:
+            return
+        cdef _Tables T = _Tables.__new__(_Tables)
+        tab = np.zeros((4, ntask), dtype=np.int64)
+        tab[2] = sizes
+        ioff = np.zeros(ntask, dtype=np.int64)
+        if ntask > 1:
+            np.cumsum(tab[2, :ntask - 1], out=ioff[1:])
+        ci_all = np.ascontiguousarray(np.concatenate(offs), dtype=np.int64)
+        oi_all = np.ascontiguousarray(np.concatenate(opos), dtype=np.int64)
+        one = np.array([[0], [1], [1], [0]], dtype=np.int64)
+        cdef int64_t[:, ::1] tv = tab
+        cdef int64_t[:, ::1] uv = one
+        cdef int64_t[::1] cv = ci_all
+        cdef int64_t[::1] ov = oi_all
+        cdef int64_t[::1] iv = ioff
+        T.arrays = [tab, one]
+        T.lists = {0: (ci_all, oi_all, ioff)}
+        T.has_lists = True
+        T.ntasks = ntask
+        T.dims[0].cstart = &tv[0, 0]
+        T.dims[0].cstep = &tv[1, 0]
+        T.dims[0].count = &tv[2, 0]
+        T.dims[0].aoff = &tv[3, 0]
+        T.dims[0].cidx = &cv[0]
+        T.dims[0].oidx = &ov[0]
+        T.dims[0].ioff = &iv[0]
+        T.dims[0].cidx_bytes = 1
+        T.strides[0] = isz
+        for d in range(1, nd):
+            T.dims[d].cstart = &uv[0, 0]
+            T.dims[d].cstep = &uv[1, 0]
+            T.dims[d].count = &uv[2, 0]
+            T.dims[d].aoff = &uv[3, 0]
+            T.strides[d] = 0
+        entries = np.zeros(ntask * nd, dtype=np.int32)
+        entries[::nd] = np.arange(ntask, dtype=np.int32)
+        flat_all = np.asarray(innerf, dtype=np.int64)
+        cdef zf_batch_layout L
+        self._layout(T, &L, True)
+        L.stream_out = 0
+        cdef Py_ssize_t per_shard_bytes = max(1, <Py_ssize_t>(self.ninner * self.base.chunk_nbytes))
+        cdef Py_ssize_t limit = max(1, (32 << 20) // per_shard_bytes)
+        cdef Py_ssize_t i0 = 0, i1, tasks, t0 = 0
+        while i0 < len(shards):
+            i1 = i0
+            tasks = 0
+            while i1 < len(shards) and (i1 == i0 or i1 - i0 < limit):
+                tasks += shards[i1][2]
+                i1 += 1
+            self._read_shard_batch(T, &L, base, shards[i0:i1], tasks,
+                                   (entries[t0 * nd:(t0 + tasks) * nd], flat_all[t0:t0 + tasks]))
+            t0 += tasks
+            i0 = i1
+
     cdef _read_sharded(self, _Tables I, zf_batch_layout *L, uint8_t *base):
         shards = self._shards(I)
         cdef Py_ssize_t per_shard_bytes = max(1, <Py_ssize_t>(self.ninner * self.base.chunk_nbytes))
@@ -174,7 +270,10 @@ cdef class _Reader(_ShardTables):
             i0 = i1
 
     cdef _read_shard_batch(self, _Tables I, zf_batch_layout *L, uint8_t *base, list shards,
-                           Py_ssize_t nt):
+                           Py_ssize_t nt, object pre=None):
+        """Fetch, parse the index of and decode the inner tasks of ``shards`` ((key, row,
+        ntasks) each).  ``pre``: (int32 entry rows, int64 inner chunk numbers) of these
+        tasks, given instead of being derived from the product tables (coordinate reads)."""
         cdef _TaskArrays A = _TaskArrays(nt, self.ndim)
         cdef int nd = self.ndim
         cdef Py_ssize_t s, t, t0, n, g
@@ -194,8 +293,18 @@ cdef class _Reader(_ShardTables):
         flat = flat_arr
         firsts = []
         t0 = 0
+        cdef int32_t[::1] pe
+        cdef int64_t[::1] pf
+        if pre is not None:
+            pe = pre[0]
+            pf = pre[1]
+            for t in range(nt):
+                flat[t] = pf[t]
+                for g in range(nd):
+                    A.entries[t * nd + g] = pe[t * nd + g]
         for key, row, n in shards:
-            self._shard_tasks(I, row, A.entries + t0 * nd, &flat[t0])
+            if pre is None:
+                self._shard_tasks(I, row, A.entries + t0 * nd, &flat[t0])
             firsts.append(t0)
             t0 += n
         partial_ok = self.index_request is not None and self.store.supports_partial_reads \
