@@ -164,9 +164,10 @@ typedef struct {
     ptrdiff_t coff;
     int whole;
     int contiguous; /* the region of the big array is one C-ordered run */
-    int lists;      /* some dim is an index list (decode only): clist/olist below */
+    int lists;      /* some dim is an index list: clist/olist below */
     const int64_t *clist[ZF_NDCOPY_MAXDIM];
     const int64_t *olist[ZF_NDCOPY_MAXDIM];
+    ptrdiff_t ostr[ZF_NDCOPY_MAXDIM]; /* big-array stride per dim (1: olist holds bytes) */
 } zf_geom;
 
 static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g) {
@@ -181,6 +182,7 @@ static void zf_task_geom(const zf_batch_layout *L, const int32_t *e, zf_geom *g)
         int32_t k = e[d];
         g->counts[d] = (size_t)D->count[k];
         g->aoff += (ptrdiff_t)D->aoff[k];
+        g->ostr[d] = D->cidx != NULL ? 1 : L->array_strides[d];
         if (D->cidx != NULL) {
             /* an index list: offsets come from the lists, the strides scale them */
             g->clist[d] = D->cidx + D->ioff[k];
@@ -245,7 +247,7 @@ static void zf_decode_one(zf_batch_ctx *B, size_t t, int w, const uint8_t *src, 
     if (src == NULL && g.lists) {
         ptrdiff_t zero[ZF_NDCOPY_MAXDIM] = {0};
         const int64_t *none[ZF_NDCOPY_MAXDIM] = {NULL};
-        zf_ndcopy_lists(L->ndim, g.counts, dst, L->array_strides, g.olist, L->fill, zero, none,
+        zf_ndcopy_lists(L->ndim, g.counts, dst, g.ostr, g.olist, L->fill, zero, none,
                         L->itemsize, 0);
         B->status[t] = ZF_OK;
         return;
@@ -264,7 +266,7 @@ static void zf_decode_one(zf_batch_ctx *B, size_t t, int w, const uint8_t *src, 
         return;
     }
     if (g.lists) {
-        zf_ndcopy_lists(L->ndim, g.counts, dst, L->array_strides, g.olist, data + g.coff, g.cstr, g.clist,
+        zf_ndcopy_lists(L->ndim, g.counts, dst, g.ostr, g.olist, data + g.coff, g.cstr, g.clist,
                         L->itemsize, L->swap_unit);
     } else if (data != dst) {
         if (inplace)
@@ -506,7 +508,6 @@ static int zf_encode_one(zf_batch_ctx *B, size_t t, int w, uint8_t *dst, size_t 
     size_t len, n_items = L->chunk_nbytes / (L->itemsize ? L->itemsize : 1);
     int i, rc;
     zf_task_geom(L, B->entries + t * (size_t)L->ndim, &g);
-    if (g.lists) return ZF_ERR_PARAM; /* index lists are a decode-only layout */
     if (L->ncodecs == 0 && dst != NULL) {
         if (dstcap < L->chunk_nbytes) return ZF_ERR_DST_FULL;
         cb = dst;
@@ -523,8 +524,12 @@ static int zf_encode_one(zf_batch_ctx *B, size_t t, int w, uint8_t *dst, size_t 
     } else if (!B->complete[t] || !g.whole) {
         zf_fill_items(cb, n_items, L->fill, L->itemsize);
     }
-    zf_ndcopy(L->ndim, g.counts, cb + g.coff, g.cstr, B->in + g.aoff, L->array_strides,
-              L->itemsize, L->swap_unit);
+    if (g.lists)
+        zf_ndcopy_lists(L->ndim, g.counts, cb + g.coff, g.cstr, g.clist, B->in + g.aoff, g.ostr,
+                        g.olist, L->itemsize, L->swap_unit);
+    else
+        zf_ndcopy(L->ndim, g.counts, cb + g.coff, g.cstr, B->in + g.aoff, L->array_strides,
+                  L->itemsize, L->swap_unit);
     if (!B->write_empty && zf_all_equal(cb, L->chunk_nbytes, L->fill, L->itemsize))
         return ZF_BATCH_DELETE;
     data = cb;

@@ -39,7 +39,7 @@ typedef struct {
     const int64_t *cstep;  /* chunk-local step (may be negative) */
     const int64_t *count;  /* elements */
     const int64_t *aoff;   /* byte offset of the first element in the big array */
-    /* Decode only, NULL otherwise: the dim is an orthogonal index list.  Entry k's count[k]
+    /* NULL, or the dim is an index list (orthogonal / coordinate selections).  Entry k's count[k]
      * chunk-local indices are cidx[ioff[k]..], their byte offsets in the big array
      * oidx[ioff[k]..] (cstart/cstep unused, aoff[k] 0). */
     const int64_t *cidx;

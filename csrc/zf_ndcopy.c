@@ -273,7 +273,7 @@ static void zf_lists_dim(int d, int ndim, const size_t *counts, uint8_t *dst,
              * constant size compiles to a move) */
 #define ZF_GATHER(W)                                                                 \
     for (i = 0; i < n; i++) {                                                          \
-        ptrdiff_t doff = dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i * ds[d];                 \
+        ptrdiff_t doff = (dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i) * ds[d];               \
         ptrdiff_t soff = (sl ? (ptrdiff_t)sl[i] : (ptrdiff_t)i) * ss[d];               \
         memcpy(dst + doff, src + soff, W);                                             \
     }
@@ -288,14 +288,14 @@ static void zf_lists_dim(int d, int ndim, const size_t *counts, uint8_t *dst,
 #undef ZF_GATHER
         }
         for (i = 0; i < n; i++) {
-            ptrdiff_t doff = dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i * ds[d];
+            ptrdiff_t doff = (dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i) * ds[d];
             ptrdiff_t soff = (sl ? (ptrdiff_t)sl[i] : (ptrdiff_t)i) * ss[d];
             zf_row(dst + doff, 0, src + soff, 0, 1, itemsize, unit, 0);
         }
         return;
     }
     for (i = 0; i < n; i++) {
-        ptrdiff_t doff = dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i * ds[d];
+        ptrdiff_t doff = (dl ? (ptrdiff_t)dl[i] : (ptrdiff_t)i) * ds[d];
         ptrdiff_t soff = (sl ? (ptrdiff_t)sl[i] : (ptrdiff_t)i) * ss[d];
         zf_lists_dim(d + 1, ndim, counts, dst + doff, ds, doffs, src + soff, ss, sidx, itemsize,
                      unit);

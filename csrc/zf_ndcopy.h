@@ -27,13 +27,13 @@ void zf_ndcopy_stream(int ndim, const size_t *counts, uint8_t *dst,
                       const ptrdiff_t *dst_strides, const uint8_t *src,
                       const ptrdiff_t *src_strides, size_t itemsize, size_t swap_unit);
 
-/* As zf_ndcopy, but any dimension may be given by a list instead of a stride: along
- * dimension d, item i sits at byte offset dst_offs[d][i] (when dst_offs[d] != NULL, else
- * i * dst_strides[d]) in dst and at src_idx[d][i] * src_strides[d] (when src_idx[d] !=
- * NULL, else i * src_strides[d]) in src: orthogonal integer-array selections gathered
- * from a decoded chunk.  src_strides all 0 with no src lists fills with one item. */
+/* As zf_ndcopy, but any dimension may be given by an index list: along dimension d, item i
+ * sits at byte offset (dst_idx[d] ? dst_idx[d][i] : i) * dst_strides[d] in dst, and
+ * likewise in src (a list of byte offsets has stride 1).  Gathers orthogonal and
+ * coordinate selections from a decoded chunk, and scatters them into a chunk on write;
+ * src_strides all 0 with no src lists fills with one item. */
 void zf_ndcopy_lists(int ndim, const size_t *counts, uint8_t *dst, const ptrdiff_t *dst_strides,
-                     const int64_t *const *dst_offs, const uint8_t *src,
+                     const int64_t *const *dst_idx, const uint8_t *src,
                      const ptrdiff_t *src_strides, const int64_t *const *src_idx,
                      size_t itemsize, size_t swap_unit);
 

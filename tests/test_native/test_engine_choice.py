@@ -50,16 +50,27 @@ def test_requests_handed_to_python_are_counted_by_reason() -> None:
     data = np.arange(600, dtype="i4").reshape(20, 30)
     a[...] = data
     assert a.engine.request_fallbacks == {}
+    # integer-array reads and writes of an unsharded array run natively
     np.testing.assert_array_equal(a.vindex[[1, 2], [3, 4]], data[[1, 2], [3, 4]])
     np.testing.assert_array_equal(a.oindex[[1, 5], :], data[[1, 5], :])
     a.oindex[[0, 19], [0, 29]] = 7
     a.vindex[[1, 2], [3, 4]] = 8
-    counts = a.engine.request_fallbacks
-    assert counts == {  # the reads ran natively; the writes did not
-        "coordinate or mask selection": 1,
-        "orthogonal write with integer arrays or booleans": 1,
+    assert a.engine.request_fallbacks == {}
+    # a buffer of another dtype, and integer-array writes of a sharded array, do not
+    out = np.empty((20, 30), dtype="i8")
+    a._engine.read(
+        zf.core.indexing.make_indexer(..., a.shape, a.chunks_for_io, "basic"), out, False
+    )
+    np.testing.assert_array_equal(out, a[...])  # the Python engine converts
+    s = zf.create(shape=(20, 30), chunks=(4, 4), shards=(8, 8), dtype="i4", store=MemoryStore())
+    s.oindex[[0, 19], [0, 29]] = 7
+    s.vindex[[1, 2], [3, 4]] = 8
+    assert a.engine.request_fallbacks == {"buffer dtype differs from the array dtype": 1}
+    assert s.engine.request_fallbacks == {
+        "orthogonal write with integer arrays or booleans of a sharded array": 1,
+        "coordinate or mask selection write of a sharded array": 1,
     }
-    assert "python for" in a.engine.describe()
+    assert "python for" in s.engine.describe()
 
 
 def test_cli_info_names_the_engine(tmp_path: Any, capsys: Any) -> None:

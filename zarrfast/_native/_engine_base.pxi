@@ -131,22 +131,26 @@ cdef class _EngineBase:
     cdef _Tables _route(self, object indexer, object buf, bint flat, bint decode):
         """The one per-request decision: this request's tables when it runs natively,
         else None after counting why in ``fallbacks`` (the caller hands it to the
-        Python engine).  Orthogonal integer-array reads run natively (index-list dims),
-        coordinate and mask reads too for unsharded arrays; such writes are handed over."""
+        Python engine).  Orthogonal integer-array selections become index-list dims,
+        coordinate and mask selections point tables; what the native layout does not
+        cover (such writes of sharded arrays, buffers of another dtype) is handed over.
+        Coordinate reads of sharded arrays go their own way (_Reader.read)."""
         cdef _Tables T
-        if flat:
-            if decode and not self.sharded and buf.dtype == self.dtype:
+        if buf.dtype != self.dtype:
+            reason = "buffer dtype differs from the array dtype"
+        elif flat:
+            if not self.sharded:
                 T = self._point_tables(indexer, buf)
                 if T is not None:
                     return T
             reason = "coordinate or mask selection"
-        elif buf.dtype != self.dtype:
-            reason = "buffer dtype differs from the array dtype"
+            if self.sharded and not decode:
+                reason += " write of a sharded array"
         else:
-            T = self._tables(indexer, buf, decode)
+            T = self._tables(indexer, buf, decode or not self.sharded)
             if T is not None:
                 return T
-            reason = "orthogonal write with integer arrays or booleans"
+            reason = "orthogonal write with integer arrays or booleans of a sharded array"
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
         return None
 
@@ -155,7 +159,7 @@ cdef class _EngineBase:
         """Tables for a product indexer against ``arr``, or None if it is not a pure
         int/slice product and ``lists`` is false (orthogonal arrays, open meshes...).
         With ``lists``, a dim whose entries are not all strided runs becomes an index
-        list (chunk-local indices and output byte offsets per entry, decode only)."""
+        list (chunk-local indices and output byte offsets per entry)."""
         cdef _Tables T = _Tables.__new__(_Tables)
         cdef int d, a
         cdef Py_ssize_t j, n, ln
@@ -241,8 +245,8 @@ cdef class _EngineBase:
         return T
 
     cdef _Tables _point_tables(self, object indexer, object out):
-        """Tables for a coordinate (vindex / mask) read into the flat C-contiguous
-        ``out``: one task per chunk touched, dim 0 an index list of the points' byte
+        """Tables for a coordinate (vindex / mask) read into, or write from, the flat
+        C-contiguous ``out``: one task per chunk touched, dim 0 an index list of the points' byte
         offsets in the decoded chunk (``cidx_bytes``) and in ``out``, every other dim a
         single unit entry; keys given per task.  None when this read cannot run so
         (0-d arrays, outputs that are not C-contiguous, another indexer)."""
@@ -272,9 +276,11 @@ cdef class _EngineBase:
             return T
         strides = np.array([self.chunk_strides[d] for d in range(self.ndim)], dtype=np.int64)
         offs, opos, sizes, keys = [], [], [], []
+        comp = bytearray(n)
         head = self.prefix + self.head
         for j in range(n):
             p = groups[j]
+            comp[j] = 1 if p.is_complete_chunk else 0
             local = p.chunk_selection
             off = np.zeros(len(p.out_selection), dtype=np.int64)
             for d in range(self.ndim):
@@ -308,7 +314,7 @@ cdef class _EngineBase:
         T.dims[0].ioff = &iv[0]
         T.dims[0].cidx_bytes = 1
         T.strides[0] = isz
-        T.complete.append(bytes(n))
+        T.complete.append(bytes(comp))
         T.keyparts.append([None] * n)
         T.kvals.append(list(range(n)))
         for d in range(1, self.ndim):
