@@ -536,10 +536,12 @@ class Impl:
         return h[idx]
 
     def read_oindex(self, h: Any, sel: tuple[np.ndarray, ...]) -> np.ndarray:
-        return np.asarray(h.oindex[sel])
+        with self.active():
+            return np.asarray(h.oindex[sel])
 
     def read_vindex(self, h: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
-        return np.asarray(h.vindex[coords])
+        with self.active():
+            return np.asarray(h.vindex[coords])
 
     def versions(self) -> str:
         return ""
@@ -610,14 +612,6 @@ class ZarrfastImpl(Impl):
     def read_point(self, h: Any, idx: tuple[int, ...]) -> Any:
         with self.active():
             return h[idx]
-
-    def read_oindex(self, h: Any, sel: tuple[np.ndarray, ...]) -> np.ndarray:
-        with self.active():
-            return h.oindex[sel]  # type: ignore[no-any-return]
-
-    def read_vindex(self, h: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
-        with self.active():
-            return h.vindex[coords]  # type: ignore[no-any-return]
 
     def versions(self) -> str:
         import zarrfast as zf
@@ -819,14 +813,6 @@ class ZarrImpl(Impl):
     def read_point(self, h: Any, idx: tuple[int, ...]) -> Any:
         with self.active():
             return h[idx]
-
-    def read_oindex(self, h: Any, sel: tuple[np.ndarray, ...]) -> np.ndarray:
-        with self.active():
-            return h.oindex[sel]  # type: ignore[no-any-return]
-
-    def read_vindex(self, h: Any, coords: tuple[np.ndarray, ...]) -> np.ndarray:
-        with self.active():
-            return h.vindex[coords]  # type: ignore[no-any-return]
 
     def versions(self) -> str:
         import zarr

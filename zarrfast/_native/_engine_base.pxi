@@ -253,18 +253,17 @@ cdef class _EngineBase:
         groups = getattr(indexer, "_groups", None)
         if groups is None or self.ndim == 0 or not out.flags.c_contiguous:
             return None
-        cdef _Tables T = _Tables.__new__(_Tables)
+        cdef _Tables T
         cdef Py_ssize_t n = len(groups), j
         cdef int d
-        cdef int64_t[:, ::1] tv
         cdef int64_t isz = out.dtype.itemsize
-        T.arrays = []
-        T.keyparts = []
-        T.complete = []
-        T.kvals = []
-        T.lists = {}
-        T.ntasks = n
         if n == 0:
+            T = _Tables.__new__(_Tables)
+            T.arrays = []
+            T.keyparts = []
+            T.complete = []
+            T.kvals = []
+            T.lists = {}
             T.ntasks = 0
             for d in range(self.ndim):
                 T.nentries[d] = 0
@@ -289,21 +288,36 @@ cdef class _EngineBase:
             opos.append(np.asarray(p.out_selection, dtype=np.int64) * isz)
             sizes.append(off.shape[0])
             keys.append(head + self.sep.join([str(k) for k in p.chunk_coords]))
+        T = self._byte_list_tables(offs, opos, sizes, isz)
+        T.complete[0] = bytes(comp)
+        T.allkeys = keys
+        return T
+
+    cdef _Tables _byte_list_tables(self, list offs, list opos, list sizes, int64_t isz):
+        """Tables of ``len(sizes)`` tasks, one per chunk: dim 0 an index list of byte
+        offsets in the decoded chunk (``offs``, cidx_bytes) and in the flat buffer
+        (``opos``), every other dim a single unit entry; entry rows (t, 0, ...).  The
+        caller sets the keys (``allkeys``) and completeness."""
+        cdef _Tables T = _Tables.__new__(_Tables)
+        cdef Py_ssize_t n = len(sizes)
+        cdef int d
         tab = np.zeros((4, n), dtype=np.int64)
         tab[2] = sizes
         ioff = np.zeros(n, dtype=np.int64)
         if n > 1:
-            np.cumsum(tab[2, :-1], out=ioff[1:])
+            np.cumsum(tab[2, :n - 1], out=ioff[1:])
         ci_all = np.ascontiguousarray(np.concatenate(offs), dtype=np.int64)
         oi_all = np.ascontiguousarray(np.concatenate(opos), dtype=np.int64)
-        tv = tab
+        one = np.array([[0], [1], [1], [0]], dtype=np.int64)
+        cdef int64_t[:, ::1] tv = tab
+        cdef int64_t[:, ::1] uv = one
         cdef int64_t[::1] cv = ci_all
         cdef int64_t[::1] ov = oi_all
         cdef int64_t[::1] iv = ioff
-        one = np.array([[0], [1], [1], [0]], dtype=np.int64)
-        cdef int64_t[:, ::1] uv = one
-        T.arrays.append(tab)
-        T.lists[0] = (ci_all, oi_all, ioff)
+        T.arrays = [tab]
+        T.lists = {0: (ci_all, oi_all, ioff)}
+        T.has_lists = True
+        T.ntasks = n
         T.nentries[0] = n
         T.dims[0].cstart = &tv[0, 0]
         T.dims[0].cstep = &tv[1, 0]
@@ -314,9 +328,9 @@ cdef class _EngineBase:
         T.dims[0].ioff = &iv[0]
         T.dims[0].cidx_bytes = 1
         T.strides[0] = isz
-        T.complete.append(bytes(comp))
-        T.keyparts.append([None] * n)
-        T.kvals.append(list(range(n)))
+        T.complete = [bytes(n)]
+        T.keyparts = [[None] * n]
+        T.kvals = [list(range(n))]
         for d in range(1, self.ndim):
             T.arrays.append(one)
             T.nentries[d] = 1
@@ -328,8 +342,6 @@ cdef class _EngineBase:
             T.complete.append(b"\x01")
             T.keyparts.append([""])
             T.kvals.append([0])
-        T.allkeys = keys
-        T.has_lists = True
         return T
 
     cdef void _list_dim(self, _Tables T, int d, list entries, int64_t C, Py_ssize_t ln,

@@ -201,39 +201,7 @@ cdef class _Reader(_ShardTables):
                            ntask - n0))
         if ntask == 0:
             return
-        cdef _Tables T = _Tables.__new__(_Tables)
-        tab = np.zeros((4, ntask), dtype=np.int64)
-        tab[2] = sizes
-        ioff = np.zeros(ntask, dtype=np.int64)
-        if ntask > 1:
-            np.cumsum(tab[2, :ntask - 1], out=ioff[1:])
-        ci_all = np.ascontiguousarray(np.concatenate(offs), dtype=np.int64)
-        oi_all = np.ascontiguousarray(np.concatenate(opos), dtype=np.int64)
-        one = np.array([[0], [1], [1], [0]], dtype=np.int64)
-        cdef int64_t[:, ::1] tv = tab
-        cdef int64_t[:, ::1] uv = one
-        cdef int64_t[::1] cv = ci_all
-        cdef int64_t[::1] ov = oi_all
-        cdef int64_t[::1] iv = ioff
-        T.arrays = [tab, one]
-        T.lists = {0: (ci_all, oi_all, ioff)}
-        T.has_lists = True
-        T.ntasks = ntask
-        T.dims[0].cstart = &tv[0, 0]
-        T.dims[0].cstep = &tv[1, 0]
-        T.dims[0].count = &tv[2, 0]
-        T.dims[0].aoff = &tv[3, 0]
-        T.dims[0].cidx = &cv[0]
-        T.dims[0].oidx = &ov[0]
-        T.dims[0].ioff = &iv[0]
-        T.dims[0].cidx_bytes = 1
-        T.strides[0] = isz
-        for d in range(1, nd):
-            T.dims[d].cstart = &uv[0, 0]
-            T.dims[d].cstep = &uv[1, 0]
-            T.dims[d].count = &uv[2, 0]
-            T.dims[d].aoff = &uv[3, 0]
-            T.strides[d] = 0
+        cdef _Tables T = self._byte_list_tables(offs, opos, sizes, isz)
         entries = np.zeros(ntask * nd, dtype=np.int32)
         entries[::nd] = np.arange(ntask, dtype=np.int32)
         flat_all = np.asarray(innerf, dtype=np.int64)
