@@ -133,7 +133,8 @@ cdef class _EngineBase:
         else None after counting why in ``fallbacks`` (the caller hands it to the
         Python engine).  Orthogonal integer-array selections become index-list dims,
         coordinate and mask selections point tables; what the native layout does not
-        cover (such writes of sharded arrays, buffers of another dtype) is handed over.
+        cover (coordinate writes of sharded arrays, buffers of another dtype) is handed
+        over.
         Coordinate reads of sharded arrays go their own way (_Reader.read)."""
         cdef _Tables T
         if buf.dtype != self.dtype:
@@ -147,10 +148,10 @@ cdef class _EngineBase:
             if self.sharded and not decode:
                 reason += " write of a sharded array"
         else:
-            T = self._tables(indexer, buf, decode or not self.sharded)
+            T = self._tables(indexer, buf, True)
             if T is not None:
                 return T
-            reason = "orthogonal write with integer arrays or booleans of a sharded array"
+            reason = "orthogonal selection this layout does not cover"
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
         return None
 

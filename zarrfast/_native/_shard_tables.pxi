@@ -92,7 +92,7 @@ cdef class _ShardTables(_EngineBase):
         counts = T.arrays[d][2]
         lo = np.empty(n, dtype=np.int64)
         hi = np.empty(n, dtype=np.int64)
-        new_ci, new_oi, sizes, jins = [], [], [], []
+        new_ci, new_oi, sizes, jins, full = [], [], [], [], []
         for e in range(n):
             a = ioff[e]
             m = counts[e]
@@ -106,8 +106,10 @@ cdef class _ShardTables(_EngineBase):
             for s0, s1 in zip([0] + cuts, cuts + [m]):
                 sel = order[s0:s1]
                 jj = int(js[s0])
-                new_ci.append(cie[sel] - jj * c)
+                local = cie[sel] - jj * c
+                new_ci.append(local)
                 new_oi.append(oie[sel])
+                full.append(1 if np.unique(local).shape[0] == c else 0)
                 sizes.append(s1 - s0)
                 jins.append(jj)
                 cnt += 1
@@ -120,12 +122,15 @@ cdef class _ShardTables(_EngineBase):
         ci_all = np.ascontiguousarray(np.concatenate(new_ci) if new_ci else np.zeros(1), dtype=np.int64)
         oi_all = np.ascontiguousarray(np.concatenate(new_oi) if new_oi else np.zeros(1), dtype=np.int64)
         jin = np.asarray(jins if jins else [0], dtype=np.int64)
+        full_arr = np.asarray(full if full else [0], dtype=np.uint8)
+        cdef const uint8_t[::1] fv = full_arr
         cdef int64_t[:, ::1] tv = tab
         cdef int64_t[::1] cv = ci_all
         cdef int64_t[::1] ov = oi_all
         cdef int64_t[::1] iv = ioff2
         I.arrays.append(tab)
-        I.lists[d] = (ci_all, oi_all, ioff2)
+        I.lists[d] = (ci_all, oi_all, ioff2, full_arr)
+        I.full[d] = &fv[0]
         I.lo.append(lo)
         I.hi.append(hi)
         I.jin.append(jin)

@@ -351,7 +351,12 @@ cdef class _ShardWriter(_Reader):
                     (<_TaskArrays>A).complete[t] = 1
                     for d in range(nd):
                         e = (<_TaskArrays>A).entries[t * nd + d]
-                        if I.dims[d].count[e] != self.chunk_shape[d] or I.dims[d].cstep[e] != 1:
+                        if I.dims[d].cidx != NULL:
+                            # an index list covers the inner chunk only when its distinct
+                            # indices are all of them (duplicates do not count)
+                            if not I.full[d][e]:
+                                (<_TaskArrays>A).complete[t] = 0
+                        elif I.dims[d].count[e] != self.chunk_shape[d] or I.dims[d].cstep[e] != 1:
                             (<_TaskArrays>A).complete[t] = 0
                     j = flat[t]
                     tmap[j] = t

@@ -34,6 +34,9 @@ cdef class _Tables:
     cdef list jin        # per dim: int64[n inner entries], inner chunk index in the shard
     cdef int64_t nentries[MAXDIM]
     cdef zf_dim dims[MAXDIM]
+    # inner tables of a sharded array, index-list dims only: per inner entry, 1 when its
+    # indices cover every position of the inner chunk along that dim (else NULL)
+    cdef const uint8_t *full[MAXDIM]
     cdef ptrdiff_t strides[MAXDIM]
     cdef Py_ssize_t ntasks
 
