@@ -194,9 +194,7 @@ cdef class _EngineBase:
             else:
                 st = 0
                 ln = 1
-            if lists and a >= 0 and n and _needs_list(entries):
-                self._list_dim(T, d, entries, C, ln, st)
-                continue
+            irregular = False
             tab = np.empty((4, n), dtype=np.int64)
             tv = tab
             parts = []
@@ -205,9 +203,7 @@ cdef class _EngineBase:
             lead = self.prefix + self.head if d == 0 else self.sep
             for j in range(n):
                 k, cs, os_, complete = entries[j]
-                if type(cs) is slice:
-                    if a < 0 or type(os_) is not slice or os_.step not in (None, 1):
-                        return None
+                if type(cs) is slice and a >= 0 and type(os_) is slice and os_.step in (None, 1):
                     start = cs.start
                     step = 1 if cs.step is None else cs.step
                     o0 = os_.start
@@ -217,6 +213,9 @@ cdef class _EngineBase:
                     step = 1
                     m = 1
                     o0 = 0
+                elif lists and a >= 0:
+                    irregular = True  # an index list: this dim is built by _list_dim
+                    break
                 else:
                     return None
                 last = start + (m - 1) * step
@@ -232,6 +231,9 @@ cdef class _EngineBase:
                 parts.append(lead + str(k))
                 kv.append(k)
                 comp[j] = 1 if complete else 0
+            if irregular:
+                self._list_dim(T, d, entries, C, ln, st)
+                continue
             T.arrays.append(tab)
             T.kvals.append(kv)
             T.keyparts.append(parts)
@@ -468,18 +470,6 @@ cdef class _EngineBase:
         L.dims = T.dims
         L.array_strides = T.strides
         L.fill = <const uint8_t *>(<char *>(self.fill_out if decode else self.fill_stored))
-
-
-def _needs_list(list entries):
-    """Whether a dim's projections need an index list: some entry is not a strided run
-    of chunk-local indices written to consecutive output positions."""
-    for k, cs, os_, complete in entries:
-        if type(cs) is slice and type(os_) is slice and os_.step in (None, 1):
-            continue
-        if isinstance(cs, (int, np.integer)) and os_ is None:
-            continue
-        return True
-    return False
 
 
 def _as_index_list(sel):
