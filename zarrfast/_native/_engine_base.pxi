@@ -182,7 +182,6 @@ cdef class _EngineBase:
         T.kvals = []
         T.ntasks = 1
         T.lists = {}
-        T.has_lists = False
         for d in range(self.ndim):
             C = self.outer_shape[d]
             entries = dims[d]
@@ -319,7 +318,6 @@ cdef class _EngineBase:
         cdef int64_t[::1] iv = ioff
         T.arrays = [tab]
         T.lists = {0: (ci_all, oi_all, ioff)}
-        T.has_lists = True
         T.ntasks = n
         T.nentries[0] = n
         T.dims[0].cstart = &tv[0, 0]
@@ -402,7 +400,6 @@ cdef class _EngineBase:
         T.dims[d].oidx = &ov[0]
         T.dims[d].ioff = &iv[0]
         T.strides[d] = st
-        T.has_lists = True
 
     cdef list _batch(self, _Tables T, Py_ssize_t t0, Py_ssize_t nt, int32_t *entries,
                      uint8_t *complete):

@@ -25,7 +25,6 @@ cdef class _ShardTables(_EngineBase):
         I.jin = []
         I.ntasks = 1
         I.lists = {}
-        I.has_lists = T.has_lists
         for d in range(self.ndim):
             c = self.chunk_shape[d]
             st = T.strides[d]

@@ -26,7 +26,6 @@ cdef class _Tables:
     cdef list kvals      # per dim: chunk (shard) index per entry
     cdef list allkeys    # every task's key in C order (None: built per batch)
     cdef dict lists      # dim -> (cidx, oidx, ioff) int64 arrays of index-list dims, kept alive
-    cdef bint has_lists  # some dim is an index list (orthogonal int-array reads)
     # inner-chunk tables of a sharded array (built from the shard-level ones)
     cdef _Tables outer   # the shard-level tables
     cdef list lo         # per dim: int64[n outer entries], first inner entry of each

@@ -42,7 +42,6 @@ __all__ = ["DEFAULT", "build_metadata", "write_new_array", "write_new_group"]
 
 #: "not given": lets ``fill_value=None`` and ``compressor=None`` mean what they say.
 DEFAULT: Any = object()
-_DEFAULT = DEFAULT
 
 
 def _normalize_chunks(chunks: Any, shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
@@ -94,11 +93,11 @@ def build_metadata(
     shape: Any,
     chunks: Any = None,
     dtype: Any = "float64",
-    compressor: Any = _DEFAULT,
+    compressor: Any = DEFAULT,
     codecs: Sequence[Any] | None = None,
     filters: Any = None,
     shards: Any = None,
-    fill_value: Any = _DEFAULT,
+    fill_value: Any = DEFAULT,
     order: str = "C",
     zarr_format: int = 3,
     dimension_names: Sequence[str | None] | None = None,
@@ -117,8 +116,8 @@ def build_metadata(
     # v2 ``fill_value=None`` means JSON null ("no fill value"), as zarr-python writes it;
     # left out, it is the type's default (0, "", b"") in both formats.
     v2_null_fill = fill_value is None and zarr_format == 2 and data_type.vlen is None
-    fill = fill_value_from_user(None if fill_value is _DEFAULT else fill_value, data_type)
-    if compressor is _DEFAULT:
+    fill = fill_value_from_user(None if fill_value is DEFAULT else fill_value, data_type)
+    if compressor is DEFAULT:
         compressor = "zstd"
     if order not in ("C", "F"):
         raise MetadataError(f"expected order 'C' or 'F', got {order!r}")
