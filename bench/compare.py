@@ -30,6 +30,7 @@ import time
 import traceback
 from typing import Any
 
+import cloud
 import numpy as np
 import workloads as W
 
@@ -49,11 +50,47 @@ class VerificationError(AssertionError):
 
 
 # --------------------------------------------------------------------------- timing
-def _timed(fn: Any) -> tuple[float, Any]:
+class Meter:
+    """Where the time of one timed S3 operation goes (W7): the latency proxy's counters
+    (requests, most in flight, body bytes each way) and this process's CPU time, all
+    threads (the client's own work: SDK, signing, HTTP, decode)."""
+
+    def __init__(self, cl: Any) -> None:
+        self.cloud = cl
+        self.last: dict[str, Any] = {}
+
+    def start(self) -> None:
+        self.cloud.stats(reset=True)
+        self._cpu = time.process_time()
+
+    def stop(self, seconds: float) -> None:
+        cpu = time.process_time() - self._cpu
+        st = self.cloud.stats()
+        st["cpu_s"] = cpu
+        st["seconds"] = seconds
+        self.last = st
+
+
+def _timed(fn: Any, meter: Meter | None = None) -> tuple[float, Any]:
     gc.collect()
+    if meter is not None:
+        meter.start()
     t0 = time.perf_counter()
     out = fn()
-    return time.perf_counter() - t0, out
+    t = time.perf_counter() - t0
+    if meter is not None:
+        meter.stop(t)
+    return t, out
+
+
+def describe_meter(st: dict[str, Any]) -> str:
+    """``'138 req, <=32 in flight, 91 MB/s, 2.1 ms CPU/req'`` for a W7 row."""
+    n = max(1, st["requests"])
+    mbps = (st["bytes_up"] + st["bytes_down"]) / st["seconds"] / 1e6
+    return (
+        f"{st['requests']} req, <={st['max_inflight']} in flight, {mbps:.0f} MB/s, "
+        f"{st['cpu_s'] / n * 1e3:.2f} ms CPU/req"
+    )
 
 
 def _check(ok: bool, what: str) -> None:
@@ -70,15 +107,18 @@ def run_op(
     data: np.ndarray,
     verify: bool,
     workdir: str,
+    meter: Meter | None = None,
 ) -> float:
     """One timed run of ``op``; verification (when asked) happens outside the timing."""
     if op == "write":
+        target: Any = None
         if store == "filesystem":
             target = os.path.join(workdir, "write", impl.name, wl.id)
             shutil.rmtree(target, ignore_errors=True)
-        else:
-            target = None
-        t, h = _timed(lambda: impl.write(wl, store, target, data))
+        elif store == "s3":
+            target = cloud.get().loc(f"write/{impl.name}/{wl.id}")
+            cloud.get().clear(target)
+        t, h = _timed(lambda: impl.write(wl, store, target, data), meter)
         if verify:
             # read back what this implementation wrote, with itself
             back = impl.read_all(impl.open(wl, store, target) if target else h)
@@ -87,21 +127,21 @@ def run_op(
         return t
     h = impl.open(wl, store, loc)
     if op == "read":
-        t, out = _timed(lambda: impl.read_all(h))
+        t, out = _timed(lambda: impl.read_all(h), meter)
         if verify:
             same = out.shape == data.shape and out.dtype == data.dtype
             _check(same and np.array_equal(out, data), f"{impl.name} read different data")
         return t
     if op == "boxes":
         boxes = W.random_boxes(wl)
-        t, _ = _timed(lambda: [impl.read_box(h, b) for b in boxes])
+        t, _ = _timed(lambda: [impl.read_box(h, b) for b in boxes], meter)
         if verify:
             for b in boxes[:20]:
                 _check(np.array_equal(impl.read_box(h, b), data[b]), f"{impl.name} box {b} differs")
         return t
     if op == "oindex":
         sels = W.random_oindex(wl)
-        t, _ = _timed(lambda: [impl.read_oindex(h, s) for s in sels])
+        t, _ = _timed(lambda: [impl.read_oindex(h, s) for s in sels], meter)
         if verify:
             for s in sels[:10]:
                 _check(
@@ -111,7 +151,7 @@ def run_op(
         return t
     if op == "vindex":
         coords = W.random_vindex(wl)
-        t, _ = _timed(lambda: impl.read_vindex(h, coords))
+        t, _ = _timed(lambda: impl.read_vindex(h, coords), meter)
         if verify:
             _check(
                 np.array_equal(impl.read_vindex(h, coords), data[coords]),
@@ -120,7 +160,7 @@ def run_op(
         return t
     if op == "points":
         points = W.random_points(wl)
-        t, _ = _timed(lambda: [impl.read_point(h, p) for p in points])
+        t, _ = _timed(lambda: [impl.read_point(h, p) for p in points], meter)
         if verify:
             for p in points:
                 got = np.asarray(impl.read_point(h, p))
@@ -314,6 +354,8 @@ def summarize(block: dict[str, Any]) -> None:
                 us = zf["us_per_unit"]
                 verdict = "ok" if us <= TARGET_US_PER_CHUNK else "MISS"
                 notes.append(f"{us:.2f} us/chunk ({verdict} <= 2)")
+            if zf.get("note"):  # W7: where the time went
+                notes.append(zf["note"])
             zf["note"] = "; ".join(notes)
         reused, ceil = rows.get(REUSED, {}), rows.get("ceiling", {})
         if reused.get("median") and ceil.get("median"):
@@ -373,10 +415,16 @@ def run_workload(
     data = W.make_data(wl)
     ref = W.reference_store(wl)
     key = "-".join(map(str, wl.layout_key)).replace(" ", "").replace("(", "").replace(")", "")
-    ref_dir = os.path.join(workdir, "ref", key.replace(",", "_"))
+    key = key.replace(",", "_")
+    ref_dir = os.path.join(workdir, "ref", key)
     if store == "filesystem" and not os.path.isdir(ref_dir):
         W.write_reference_dir(ref, ref_dir)
-    loc = ref_dir if store == "filesystem" else ref
+    loc: Any = ref_dir if store == "filesystem" else ref
+    meter = None
+    if store == "s3":
+        loc = cloud.get().upload(ref, f"ref/{key}")
+        meter = Meter(cloud.get())
+    impls = [i for i in impls if store in i.stores]
     block: dict[str, Any] = {
         "workload": wl.id,
         "title": wl.title,
@@ -408,8 +456,14 @@ def run_workload(
                         # implementation churned memory
                         for _ in range(args.warm_reads):
                             impl.read_all(impl.open(wl, store, loc))
-                    r["times"].append(run_op(impl, wl, store, op, loc, data, rep == 0, workdir))
-                    if op == "read" and impl.name == "zarrfast":
+                    r["times"].append(
+                        run_op(impl, wl, store, op, loc, data, rep == 0, workdir, meter)
+                    )
+                    if meter is not None:
+                        # the last repetition's (rep 0 also verifies, outside the timing)
+                        r["note"] = describe_meter(meter.last)
+                        r["meter"] = meter.last
+                    if op == "read" and impl.name == "zarrfast" and store != "s3":
                         _read_into_reused(impl, wl, store, loc, data, rows, rep == 0)
                 except VerificationError as exc:
                     r["error"] = f"VERIFICATION FAILED: {exc}"
@@ -420,7 +474,7 @@ def run_workload(
                     if args.verbose:
                         traceback.print_exc()
         rows.get(REUSED, {}).pop("_buf", None)  # the buffer is not a result
-        if op == "read":
+        if op == "read" and store != "s3":
             times = [W.ceiling_read(wl, ref, args.threads) for _ in range(args.repeat)]
             rows["ceiling"] = {"times": times}
         block["ops"][op] = rows
@@ -447,7 +501,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--scale", default=None, choices=sorted(W.SCALES), help=f"default ${W.SCALE_ENV} or small"
     )
-    ap.add_argument("--store", default="both", choices=["filesystem", "memory", "both"])
+    ap.add_argument(
+        "--store",
+        default="all",
+        choices=["filesystem", "memory", "s3", "both", "all"],
+        help="both: filesystem and memory; all (default): also s3 (W7)",
+    )
     ap.add_argument("--threads", type=int, default=W.default_threads())
     ap.add_argument(
         "--workdir", default=None, help="filesystem stores go here (default: a temp dir)"
@@ -465,7 +524,10 @@ def main(argv: list[str] | None = None) -> int:
     wls = W.select(args.workloads, scale)
     impls = [W.make_impl(n.strip(), args.threads) for n in args.impls.split(",") if n.strip()]
     names = [i.name for i in impls]
-    stores = ("filesystem", "memory") if args.store == "both" else (args.store,)
+    stores = {
+        "both": ("filesystem", "memory"),
+        "all": ("filesystem", "memory", "s3"),
+    }.get(args.store, (args.store,))
     versions = {}
     for i in impls:
         try:

@@ -1,8 +1,9 @@
-"""W1..W6 end to end, zarrfast only (the peers are in ``compare.py``).
+"""W1..W7 end to end, zarrfast only (the peers are in ``compare.py``).
 
 Same definitions and data as ``compare.py`` (``workloads.py``); ``small`` scale by
 default (also for the ``--benchmark-disable`` smoke run); filesystem stores live in pytest's
-tmp_path.  Reads decode the shared reference objects; every test checks its result once,
+tmp_path, W7's S3 objects in the moto server ``cloud.py`` starts (behind its 20 ms proxy).
+Reads decode the shared reference objects; every test checks its result once,
 outside the timing.
 """
 
@@ -12,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import cloud
 import numpy as np
 import pytest
 import workloads as W
@@ -58,17 +60,23 @@ def test_workload(
     impl = W.make_impl("zarrfast", threads_all)
     data = W.make_data(wl)
     if op == "write":
-        target = str(tmp_path / "w.zarr") if store == "filesystem" else None
+        target: Any = str(tmp_path / "w.zarr") if store == "filesystem" else None
+        if store == "s3":
+            target = cloud.get().loc(f"write/{tmp_path.name}")
 
         def clear() -> None:
-            if target:
+            if store == "s3":
+                cloud.get().clear(target)
+            elif target:
                 shutil.rmtree(target, ignore_errors=True)
 
         throughput(lambda: impl.write(wl, store, target, data), wl.nbytes, rounds=3, setup=clear)
         back = impl.open(wl, store, target) if target else impl.write(wl, store, None, data)
         np.testing.assert_array_equal(impl.read_all(back), data)
         return
-    loc = ref_dirs.get(wl) if store == "filesystem" else W.reference_store(wl)
+    loc: Any = ref_dirs.get(wl) if store == "filesystem" else W.reference_store(wl)
+    if store == "s3":
+        loc = cloud.get().upload(loc, f"ref/{wl.id}-{bench_scale}")
     h = impl.open(wl, store, loc)
     if op == "read":
         throughput(lambda: impl.read_all(h), wl.nbytes, rounds=3)

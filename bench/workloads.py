@@ -32,6 +32,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from cloud import KEY_ID, LATENCY, REGION, SECRET, S3Loc
+
+LATENCY_MS = LATENCY * 1000
 
 # Benchmark the checkout this file lives in, even when zarrfast is not installed.
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -235,6 +238,16 @@ def workloads(scale: str | None = None) -> list[Workload]:
     )
     w5c: dict[str, Any] = dict(ops=("oindex",), nosel=p["nosel"], nper=p["nper"])
     w5d: dict[str, Any] = dict(ops=("vindex",), nvpoint=p["nvpoint"])
+    w7 = replace(
+        w1,
+        id="W7",
+        title=f"S3 (moto behind a {int(LATENCY_MS)} ms proxy): W1 write/read all, random boxes",
+        stores=("s3",),
+        ops=("write", "read", "boxes"),
+        layout="W1",
+        box=p["box"],
+        nbox=p["nbox"],
+    )
     return [
         w1,
         w2,
@@ -282,6 +295,7 @@ def workloads(scale: str | None = None) -> list[Workload]:
             zarr_format=2,
             ops=("read",),
         ),
+        w7,
     ]
 
 
@@ -504,11 +518,14 @@ class Impl:
     """Same operations for every implementation.
 
     ``loc`` is a directory for ``store == "filesystem"``; for ``"memory"`` it is a
-    ``{key: bytes}`` mapping to start from (reads) or None (writes: a fresh store).
+    ``{key: bytes}`` mapping to start from (reads) or None (writes: a fresh store); for
+    ``"s3"`` it is a :class:`cloud.S3Loc` (endpoint, bucket, prefix).
     """
 
     name = ""
     peer = True
+    #: The store kinds this implementation runs on.
+    stores: tuple[str, ...] = ("filesystem", "memory", "s3")
 
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads or default_threads()
@@ -561,11 +578,13 @@ class ZarrfastImpl(Impl):
     def write(self, wl: Workload, store: str, loc: Any, data: np.ndarray) -> Any:
         import zarrfast as zf
 
-        where: dict[str, Any] = (
-            {"storage": "filesystem", "path": loc}
-            if store == "filesystem"
-            else {"storage": "memory"}
-        )
+        where: dict[str, Any]
+        if store == "filesystem":
+            where = {"storage": "filesystem", "path": loc}
+        elif store == "s3":
+            where = {"store": self._s3(loc)}
+        else:
+            where = {"storage": "memory"}
         with self.active():
             if wl.zarr_format == 2:
                 arr = zf.create(
@@ -597,9 +616,19 @@ class ZarrfastImpl(Impl):
 
         if store == "filesystem":
             return zf.open_array(storage="filesystem", path=loc, mode="r")
+        if store == "s3":
+            return zf.open_array(store=self._s3(loc, read_only=True), mode="r")
         from zarrfast.storage.memory import MemoryStore
 
         return zf.open_array(store=MemoryStore(loc), mode="r")
+
+    @staticmethod
+    def _s3(loc: S3Loc, read_only: bool = False) -> Any:
+        from zarrfast.storage.s3 import S3Store
+
+        return S3Store(
+            loc.bucket, prefix=loc.prefix, endpoint_url=loc.endpoint, read_only=read_only
+        )
 
     def read_all(self, h: Any) -> np.ndarray:
         with self.active():
@@ -634,8 +663,23 @@ class TensorstoreImpl(Impl):
             }
         )
 
+    @staticmethod
+    def _kvstore(store: str, loc: Any) -> dict[str, Any]:
+        if store == "filesystem":
+            return {"driver": "file", "path": loc}
+        if store == "s3":
+            # credentials from $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY (cloud.py sets them)
+            return {
+                "driver": "s3",
+                "bucket": loc.bucket,
+                "path": loc.prefix + "/",
+                "endpoint": loc.endpoint,
+                "aws_region": REGION,
+            }
+        return {"driver": "memory"}
+
     def _spec(self, wl: Workload, store: str, loc: Any) -> dict[str, Any]:
-        kv = {"driver": "file", "path": loc} if store == "filesystem" else {"driver": "memory"}
+        kv = self._kvstore(store, loc)
         if wl.zarr_format == 2:
             meta: dict[str, Any] = {
                 "shape": list(wl.shape),
@@ -676,8 +720,8 @@ class TensorstoreImpl(Impl):
         import tensorstore as ts
 
         ctx = self._context()
-        if store == "filesystem":
-            kv: Any = {"driver": "file", "path": loc}
+        if store != "memory":
+            kv: Any = self._kvstore(store, loc)
         else:
             # The memory kvstore is a context resource: fill it, then open on that context.
             kv = {"driver": "memory"}
@@ -752,11 +796,27 @@ class ZarrImpl(Impl):
 
         if store == "filesystem":
             return zarr.storage.LocalStore(loc, read_only=read_only)
+        if store == "s3":
+            return self._s3(loc, read_only)
         from zarr.core.buffer import default_buffer_prototype
 
         proto = default_buffer_prototype()
         data = {k: proto.buffer.from_bytes(v) for k, v in (loc or {}).items()}
         return zarr.storage.MemoryStore(data, read_only=read_only)
+
+    def _s3(self, loc: S3Loc, read_only: bool) -> Any:
+        """zarr-python's usual S3 path: fsspec's s3fs."""
+        import zarr.storage
+
+        opts = {
+            "endpoint_url": loc.endpoint,
+            "key": KEY_ID,
+            "secret": SECRET,
+            "client_kwargs": {"region_name": REGION},
+        }
+        return zarr.storage.FsspecStore.from_url(
+            loc.url(), storage_options=opts, read_only=read_only
+        )
 
     def write(self, wl: Workload, store: str, loc: Any, data: np.ndarray) -> Any:
         import zarr
@@ -854,12 +914,40 @@ class ZarrsImpl(ZarrImpl):
         return f"zarrs-python {version('zarrs')} on zarr {super().versions()}"
 
 
+class ZarrObstoreImpl(ZarrImpl):
+    """zarr-python (default configuration) on obstore's Rust S3 client (W7 only)."""
+
+    name = "zarr-obstore"
+    stores = ("s3",)
+
+    def _s3(self, loc: S3Loc, read_only: bool) -> Any:
+        import zarr.storage
+        from obstore.store import S3Store
+
+        client = S3Store(
+            loc.bucket,
+            prefix=loc.prefix,
+            endpoint=loc.endpoint,
+            access_key_id=KEY_ID,
+            secret_access_key=SECRET,
+            region=REGION,
+            client_options={"allow_http": True},
+        )
+        return zarr.storage.ObjectStore(client, read_only=read_only)
+
+    def versions(self) -> str:
+        from importlib.metadata import version
+
+        return f"obstore {version('obstore')} on zarr {super().versions()}"
+
+
 IMPLS: dict[str, Callable[[int | None], Impl]] = {
     "zarrfast": ZarrfastImpl,
     "tensorstore": TensorstoreImpl,
     "zarr": ZarrImpl,
     "zarr-tuned": ZarrTunedImpl,
     "zarrs": ZarrsImpl,
+    "zarr-obstore": ZarrObstoreImpl,
 }
 PEERS = tuple(n for n in IMPLS if n != "zarrfast")
 

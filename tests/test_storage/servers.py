@@ -388,6 +388,12 @@ class FlakyProxy:
     case the proxy answers ``status`` with an S3-style XML error body (``SlowDown``) and
     never forwards it, so the client must retry.  ``latency`` adds a per-request delay
     (used by the benchmarks to imitate cloud round trips).
+
+    With ``control=True`` the proxy also answers ``GET /__proxy__/stats`` itself (never
+    forwarded): JSON with the requests served, the most in flight at once and the body
+    bytes each way since the last ``GET /__proxy__/stats?reset=1``.  The benchmarks run
+    it in its own process (``python -m tests.test_storage.servers proxy ...``) so that its
+    CPU is not charged to the client being measured.
     """
 
     def __init__(
@@ -399,8 +405,15 @@ class FlakyProxy:
         status: int = 503,
         code: str = "SlowDown",
         latency: float = 0.0,
+        control: bool = False,
+        port: int = 0,
     ) -> None:
         self.upstream_port = upstream_port
+        self.control = control
+        self.inflight = 0
+        self.max_inflight = 0
+        self.bytes_up = 0
+        self.bytes_down = 0
         self.fail_rate = fail_rate
         self.status = status
         self.code = code
@@ -424,7 +437,7 @@ class FlakyProxy:
             daemon_threads = True
             allow_reuse_address = True
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server(("127.0.0.1", port), Handler)
         self.port = int(self._server.server_address[1])
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -452,6 +465,8 @@ class FlakyProxy:
             k, _, v = hl.partition(":")
             headers.append((k.strip(), v.strip()))
         hmap = {k.lower(): v for k, v in headers}
+        if self.control and target.startswith("/__proxy__/stats"):
+            return self._answer_stats(h, reset="reset=1" in target)
         if hmap.get("expect", "").lower() == "100-continue":
             # botocore waits ~1 s for this before sending a PUT body; answer it at once.
             h.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -473,10 +488,52 @@ class FlakyProxy:
             body = b"".join(parts)
             headers = [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
             headers.append(("Content-Length", str(len(body))))
+        with self._lock:
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return self._forward(h, upstream, method, target, headers, body)
+        finally:
+            with self._lock:
+                self.inflight -= 1
+
+    def _answer_stats(self, h: socketserver.StreamRequestHandler, reset: bool) -> bool:
+        import json
+
+        with self._lock:
+            stats = {
+                "requests": self.requests,
+                "failed": self.failed,
+                "max_inflight": self.max_inflight,
+                "bytes_up": self.bytes_up,
+                "bytes_down": self.bytes_down,
+            }
+            if reset:
+                self.requests = self.failed = self.bytes_up = self.bytes_down = 0
+                self.max_inflight = self.inflight
+        payload = json.dumps(stats).encode()
+        h.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        h.wfile.flush()
+        return True
+
+    def _forward(
+        self,
+        h: socketserver.StreamRequestHandler,
+        upstream: http.client.HTTPConnection,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> bool:
         if self.latency:
             time.sleep(self.latency)
         with self._lock:
             self.requests += 1
+            self.bytes_up += len(body)
             fail = self._rng.random() < self.fail_rate
             if fail:
                 self.failed += 1
@@ -511,6 +568,8 @@ class FlakyProxy:
                 continue
             out.append(f"{k}: {v}\r\n")
         out.append(f"Content-Length: {length}\r\n\r\n")
+        with self._lock:
+            self.bytes_down += len(data)
         h.wfile.write("".join(out).encode("latin-1") + (b"" if method == "HEAD" else data))
         h.wfile.flush()
         return True
@@ -712,3 +771,31 @@ class RemoteArrayTests:
         store = make_store()
         for secret in store._secrets():
             assert secret not in repr(store) and secret not in str(store)
+
+
+def _main(argv: list[str] | None = None) -> None:
+    """``python -m tests.test_storage.servers proxy --upstream PORT [--latency S]``:
+    a control-enabled :class:`FlakyProxy` in this process; prints its port, then serves
+    until killed."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m tests.test_storage.servers")
+    ap.add_argument("what", choices=["proxy"])
+    ap.add_argument("--upstream", type=int, required=True)
+    ap.add_argument("--latency", type=float, default=0.0)
+    ap.add_argument("--fail-rate", type=float, default=0.0)
+    ap.add_argument("--port", type=int, default=0)
+    args = ap.parse_args(argv)
+    proxy = FlakyProxy(
+        args.upstream,
+        fail_rate=args.fail_rate,
+        latency=args.latency,
+        control=True,
+        port=args.port,
+    )
+    print(proxy.port, flush=True)
+    proxy._server.serve_forever()
+
+
+if __name__ == "__main__":
+    _main()
