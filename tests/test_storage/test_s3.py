@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from tests.test_storage.servers import (
     start_moto,
     unique,
 )
+from zarrfast.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 from zarrfast.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -145,8 +147,9 @@ def test_missing_bucket_is_named(s3_server: S3Server) -> None:
 
 @pytest.fixture(scope="module")
 def moto_with_auth() -> Iterator[tuple[S3Server, str, dict[str, str]]]:
-    """A second moto with IAM auth on: the first 3 requests are free (the setup below)."""
-    server = start_moto({"INITIAL_NO_AUTH_ACTION_COUNT": "3"})
+    """A second moto with IAM auth on: the first 6 requests are free (the setup below):
+    a bucket, a user with no policy ("nobody") and one allowed everything ("admin")."""
+    server = start_moto({"INITIAL_NO_AUTH_ACTION_COUNT": "6"})
     try:
         import boto3
 
@@ -161,6 +164,18 @@ def moto_with_auth() -> Iterator[tuple[S3Server, str, dict[str, str]]]:
         iam = boto3.client("iam", **kw)
         iam.create_user(UserName="nobody")
         key = iam.create_access_key(UserName="nobody")["AccessKey"]
+        iam.create_user(UserName="admin")
+        iam.put_user_policy(
+            UserName="admin",
+            PolicyName="all",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+                }
+            ),
+        )
+        admin = iam.create_access_key(UserName="admin")["AccessKey"]
         yield (
             server,
             bucket,
@@ -168,13 +183,20 @@ def moto_with_auth() -> Iterator[tuple[S3Server, str, dict[str, str]]]:
                 "aws_access_key_id": key["AccessKeyId"],
                 "aws_secret_access_key": key["SecretAccessKey"],
             },
+            {
+                "aws_access_key_id": admin["AccessKeyId"],
+                "aws_secret_access_key": admin["SecretAccessKey"],
+            },
         )
     finally:
         server.process.stop()
 
 
-def test_denied_credentials(moto_with_auth: tuple[S3Server, str, dict[str, str]]) -> None:
-    server, bucket, nobody = moto_with_auth
+AuthServer = tuple[S3Server, str, dict[str, str], dict[str, str]]
+
+
+def test_denied_credentials(moto_with_auth: AuthServer) -> None:
+    server, bucket, nobody, _ = moto_with_auth
     # A valid user with no policy: 403 AccessDenied.
     store = S3Store(bucket, endpoint_url=server.endpoint_url, **nobody)
     with pytest.raises(AccessDeniedError) as denied:
@@ -225,3 +247,120 @@ def test_secret_not_logged(
         store.set_many((f"x/{i}", b"v") for i in range(20))
     assert "retrying" in caplog.text
     assert SECRET not in caplog.text
+
+
+# ------------------------------------------------------------------ the lean data path
+def test_lean_path_signs_what_moto_verifies(moto_with_auth: AuthServer) -> None:
+    """GET/PUT/HEAD signed by zarrfast's own SigV4 (checked by moto with IAM auth on)
+    agree byte for byte with boto3's path, for awkward keys, ranges and session tokens."""
+    server, bucket, _, admin = moto_with_auth
+    prefix = unique("lean") + "/sp ace+plus/ü"
+    fast = S3Store(bucket, prefix=prefix, endpoint_url=server.endpoint_url, **admin)
+    slow = S3Store(
+        bucket, prefix=prefix, endpoint_url=server.endpoint_url, fast_path=False, **admin
+    )
+    assert fast._get_client().fast is not None
+    assert slow._get_client().fast is None
+    keys = ["zarr.json", "c/0/0", "a b/c+d", "ü/%41~x", "q?=&#"]
+    items = [(k, (k.encode() + bytes(range(256))) * 40) for k in keys]
+    fast.set_many(items)
+    assert [bytes(v) for v in slow.get_many(keys)] == [v for _, v in items]
+    assert [bytes(v) for v in fast.get_many(keys)] == [v for _, v in items]
+    slow.set("from-boto3", b"abcdefghij")
+    for req in (RangeByteRequest(2, 5), SuffixByteRequest(3), OffsetByteRequest(7)):
+        assert fast.get("from-boto3", req) == slow.get("from-boto3", req)
+    assert fast.get("from-boto3", RangeByteRequest(50, 60)) == b""
+    assert fast.getsize("a b/c+d") == len(items[2][1])
+    assert fast.get("missing") is None and not fast.exists("missing")
+    # temporary credentials (an assumed role): the session token is signed too
+    import boto3
+
+    kw: dict[str, Any] = {"endpoint_url": server.endpoint_url, "region_name": "us-east-1", **admin}
+    allow_all = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        }
+    )
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    iam = boto3.client("iam", **kw)
+    role = iam.create_role(RoleName=unique("role"), AssumeRolePolicyDocument=trust)["Role"]
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="all", PolicyDocument=allow_all)
+    sts = boto3.client("sts", **kw)
+    tmp = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="zarrfast")["Credentials"]
+    with_token = S3Store(
+        bucket,
+        prefix=prefix,
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=tmp["AccessKeyId"],
+        aws_secret_access_key=tmp["SecretAccessKey"],
+        aws_session_token=tmp["SessionToken"],
+    )
+    assert with_token._get_client().fast is not None
+    with_token.set("token-key", b"t")
+    assert slow.get("token-key") == b"t"
+    # a wrong secret is refused by the server, mapped as before, and never printed
+    bad = S3Store(
+        bucket,
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=admin["aws_access_key_id"],
+        aws_secret_access_key=SECRET,
+    )
+    assert bad._get_client().fast is not None
+    with pytest.raises(AuthenticationError, match="SignatureDoesNotMatch") as auth:
+        bad.get("zarr.json")
+    assert SECRET not in str(auth.value)
+
+
+def test_lean_path_only_for_configurations_it_understands(
+    s3_server: S3Server, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = s3_server.endpoint_url
+    assert S3Store(s3_bucket, endpoint_url=url)._get_client().fast is not None
+    assert S3Store(s3_bucket, endpoint_url=url, fast_path=False)._get_client().fast is None
+    odd = S3Store(s3_bucket, endpoint_url=url, client_kwargs={"api_version": "2006-03-01"})
+    assert odd._get_client().fast is None
+    odd.set("k", b"v")
+    assert odd.get("k") == b"v"
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # boto3 honours it; we do not
+    proxied = S3Store(s3_bucket, endpoint_url=url)
+    assert proxied._get_client().fast is None
+    assert proxied.get("k") == b"v"  # an http:// endpoint does not use HTTPS_PROXY
+
+
+def test_lean_path_hands_redirects_to_boto3(s3_server: S3Server, s3_bucket: str) -> None:
+    from zarrfast.storage._s3fast import Fallback
+
+    with FlakyProxy(s3_server.port, fail_rate=1.0, status=301, code="PermanentRedirect") as p:
+        store = S3Store(s3_bucket, endpoint_url=p.endpoint_url)
+        fast = store._get_client().fast
+        with pytest.raises(Fallback):
+            fast.get("k", None)
+        with pytest.raises(Fallback):
+            fast.put("k", b"v")
+
+
+def test_sessions_are_shared_until_the_credentials_change(
+    s3_server: S3Server, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = S3Store(s3_bucket, endpoint_url=s3_server.endpoint_url)
+    b = S3Store(s3_bucket, prefix="other", endpoint_url=s3_server.endpoint_url)
+    first = a._session()[0]
+    assert b._session()[0] is first
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "someone-else")  # a new session sees new keys
+    c = S3Store(s3_bucket, endpoint_url=s3_server.endpoint_url)
+    assert c._session()[0] is not first
+    keyed = S3Store(
+        s3_bucket,
+        endpoint_url=s3_server.endpoint_url,
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    assert keyed._session()[0] is not first
