@@ -245,20 +245,15 @@ cdef class _Reader(_ShardTables):
         cdef _TaskArrays A = _TaskArrays(nt, self.ndim)
         cdef int nd = self.ndim
         cdef Py_ssize_t s, t, t0, n, g
-        cdef int64_t[::1] flat
-        cdef uint64_t[::1] iv
-        cdef uint64_t *ivp
+        cdef int64_t *flat = A.flat
+        cdef _U64 IVB = _U64(2 * max(self.ninner, 1))
+        cdef uint64_t *ivp = IVB.p
         cdef size_t ki
         cdef uint64_t off, nb, a, b
         cdef const uint8_t *ptr
         cdef size_t ln
         cdef zf_pool *pool
         cdef int workers
-        iv_arr = np.empty(2 * max(self.ninner, 1), dtype=np.uint64)
-        iv = iv_arr
-        ivp = &iv[0]
-        flat_arr = np.empty(max(nt, 1), dtype=np.int64)
-        flat = flat_arr
         firsts = []
         t0 = 0
         cdef int32_t[::1] pe
@@ -272,7 +267,7 @@ cdef class _Reader(_ShardTables):
                     A.entries[t * nd + g] = pe[t * nd + g]
         for key, row, n in shards:
             if pre is None:
-                self._shard_tasks(I, row, A.entries + t0 * nd, &flat[t0])
+                self._shard_tasks(I, row, A.entries + t0 * nd, flat + t0)
             firsts.append(t0)
             t0 += n
         partial_ok = self.index_request is not None and self.store.supports_partial_reads \
@@ -284,7 +279,8 @@ cdef class _Reader(_ShardTables):
         RV = None
         keys = [sh[0] for sh in shards]
         try:
-            with self.store.borrow_many([keys[s] for s in whole]) as bufs:
+            borrow = self.store.borrow_many([keys[s] for s in whole]) if whole else _NO_BORROW
+            with borrow as bufs:
                 if len(bufs) != len(whole):
                     raise DecodeError(f"store returned {len(bufs)} values for {len(whole)} keys")
                 for g, s in enumerate(whole):
@@ -303,8 +299,8 @@ cdef class _Reader(_ShardTables):
                                       ivp, keys[s], <int64_t>ln)
                     # _parse_index checked every present entry lies inside [0, ln)
                     for t in range(firsts[s], firsts[s] + shards[s][2]):
-                        off = iv[2 * flat[t]]
-                        nb = iv[2 * flat[t] + 1]
+                        off = ivp[2 * flat[t]]
+                        nb = ivp[2 * flat[t] + 1]
                         if off == _ABSENT and nb == _ABSENT:
                             continue
                         A.src[t] = ptr + off
@@ -330,18 +326,17 @@ cdef class _Reader(_ShardTables):
             if RV is not None:
                 (<_Views>RV).release()
 
-    cdef _Views _fetch_partial(self, _Tables I, _TaskArrays A, int64_t[::1] flat, list shards,
+    cdef _Views _fetch_partial(self, _Tables I, _TaskArrays A, int64_t *flat, list shards,
                                list firsts, list part, list keys):
         """Index ranged reads for the partially needed shards, then one coalesced ranged
         read per run of their needed inner chunks; fills A.src/A.lens."""
         cdef Py_ssize_t s, t, q, ng
-        cdef uint64_t[::1] iv
+        cdef _U64 IVB = _U64(2 * max(self.ninner, 1))
+        cdef uint64_t *iv = IVB.p
         cdef uint64_t off, nb
         cdef const uint8_t *ptr
         cdef size_t ln
         cdef _Views IV
-        iv_arr = np.empty(2 * max(self.ninner, 1), dtype=np.uint64)
-        iv = iv_arr
         ibufs = self.store.get_ranges([(keys[s], self.index_request) for s in part])
         if len(ibufs) != len(part):
             raise DecodeError(f"store returned {len(ibufs)} values for {len(part)} ranges")
@@ -352,7 +347,7 @@ cdef class _Reader(_ShardTables):
                 continue
             ptr = IV.take(q, ibufs[q], &ln)
             # ptr[0:ln] is held by IV while it is parsed
-            self._parse_index(ptr, ln, &iv[0], keys[s], -1)
+            self._parse_index(ptr, ln, iv, keys[s], -1)
             IV.release_one(q)
             for t in range(firsts[s], firsts[s] + shards[s][2]):
                 off = iv[2 * flat[t]]

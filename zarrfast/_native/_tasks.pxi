@@ -14,7 +14,18 @@ def _error(int status, str key, bint encoding):
 
 
 cdef inline size_t _array_address(object arr) except? 0:
-    return <size_t>arr.__array_interface__["data"][0]
+    """The data pointer of a numpy array (any strides, any dtype, read-only too)."""
+    cdef Py_buffer view
+    cdef size_t addr
+    # the buffer protocol without a format is ~20x cheaper than __array_interface__
+    # (which builds a dict and the typestr); a point read's budget is ~70 us
+    try:
+        PyObject_GetBuffer(arr, &view, PyBUF_STRIDES)
+    except (BufferError, ValueError, TypeError):  # a dtype numpy will not export
+        return <size_t>arr.__array_interface__["data"][0]
+    addr = <size_t>view.buf
+    PyBuffer_Release(&view)
+    return addr
 
 
 cdef class _Tables:
@@ -129,19 +140,23 @@ cdef class _TaskArrays:
     cdef const uint8_t **src
     cdef size_t *lens
     cdef int *status
+    cdef int64_t *flat  # inner chunk numbers (sharded reads)
     cdef Py_ssize_t n
 
     def __cinit__(self, Py_ssize_t n, int ndim):
         self.n = n
+        self.flat = <int64_t *>calloc(max(1, n), sizeof(int64_t))
         self.entries = <int32_t *>calloc(max(1, n * max(ndim, 1)), sizeof(int32_t))
         self.complete = <uint8_t *>calloc(max(1, n), 1)
         self.src = <const uint8_t **>calloc(max(1, n), sizeof(uint8_t *))
         self.lens = <size_t *>calloc(max(1, n), sizeof(size_t))
         self.status = <int *>calloc(max(1, n), sizeof(int))
-        if not (self.entries and self.complete and self.src and self.lens and self.status):
+        if not (self.entries and self.complete and self.src and self.lens and self.status
+                and self.flat):
             raise MemoryError()
 
     def __dealloc__(self):
+        free(self.flat)
         free(self.entries)
         free(self.complete)
         free(self.src)
@@ -179,3 +194,30 @@ cdef inline void _wr32le(uint8_t *p, uint32_t v) noexcept nogil:
     p[1] = <uint8_t>((v >> 8) & 0xFF)
     p[2] = <uint8_t>((v >> 16) & 0xFF)
     p[3] = <uint8_t>((v >> 24) & 0xFF)
+
+
+cdef class _U64:
+    """n uint64 scratch values (a shard index being parsed), freed with the object."""
+
+    cdef uint64_t *p
+
+    def __cinit__(self, Py_ssize_t n):
+        self.p = <uint64_t *>malloc(max(1, n) * sizeof(uint64_t))
+        if self.p == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.p)
+
+
+cdef class _NoBorrow:
+    """``with`` target standing in for ``store.borrow_many([])`` (nothing to fetch)."""
+
+    def __enter__(self):
+        return []
+
+    def __exit__(self, *exc):
+        return False
+
+
+cdef _NoBorrow _NO_BORROW = _NoBorrow()
