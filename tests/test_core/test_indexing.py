@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from zarrfast.core.indexing import (
@@ -577,3 +577,24 @@ def test_replace_ellipsis() -> None:
     assert replace_ellipsis((0, ...), 3) == (0, slice(None), slice(None))
     assert replace_ellipsis((None, ..., 1), 2) == (None, slice(None), 1)
     assert replace_ellipsis(0, 2) == (0, slice(None))
+
+
+@given(
+    lo=st.integers(0, 5000),
+    n=st.integers(1, 300),
+    stride=st.integers(1, 40),
+    chunk_len=st.integers(1, 97),
+)
+@settings(max_examples=300, deadline=None)
+def test_slice_projection_loop_equals_vector_form(
+    lo: int, n: int, stride: int, chunk_len: int
+) -> None:
+    """The plain-loop projection of short spans is the numpy form, column for column."""
+    from zarrfast.core.indexing import _slice_columns, _slice_columns_scalar
+
+    hi = lo + (n - 1) * stride
+    dim_len = hi + 1 + lo % 7
+    assume(stride < chunk_len)  # the loop form is only used below one element per chunk
+    got = _slice_columns_scalar(lo, hi, stride, dim_len, chunk_len)
+    assert got == _slice_columns(lo, hi, n, stride, dim_len, chunk_len)
+    assert all(type(v) is int for v in got[0] + got[1] + got[2] + got[3])

@@ -271,7 +271,8 @@ cdef class _Reader(_ShardTables):
             firsts.append(t0)
             t0 += n
         partial_ok = self.index_request is not None and self.store.supports_partial_reads \
-            and self.range_request is not None
+            and self.range_request is not None \
+            and not getattr(self.store, "borrow_is_free", False)
         whole = [s for s in range(len(shards))
                  if not partial_ok or shards[s][2] == self.ninner]
         part = [s for s in range(len(shards)) if partial_ok and shards[s][2] != self.ninner]

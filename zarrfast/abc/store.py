@@ -15,7 +15,7 @@ Batch methods have naive defaults that backends override when they can do better
 
 Capability flags (class attributes) tell the array layer what it may rely on:
 ``supports_writes``, ``supports_deletes``, ``supports_listing``,
-``supports_partial_reads``, ``supports_transactions``.
+``supports_partial_reads``, ``supports_transactions``, ``borrow_is_free``.
 
 Contract
 --------
@@ -182,6 +182,10 @@ class Store(ABC):
     supports_listing: ClassVar[bool] = True
     supports_partial_reads: ClassVar[bool] = True
     supports_transactions: ClassVar[bool] = False
+    #: ``borrow_many`` hands out memory the store already holds (no I/O, no copy), so a
+    #: whole value costs no more than a range of it: sharded reads then parse the index
+    #: in place instead of issuing ranged reads.  Memory and LMDB stores set it.
+    borrow_is_free: ClassVar[bool] = False
 
     def __init__(self, *, read_only: bool = False) -> None:
         self._read_only = bool(read_only)

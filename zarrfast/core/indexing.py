@@ -316,17 +316,39 @@ def _int_dim(i: Any, dim_len: int, chunk_len: int, axis: int) -> list[_DimProjec
     return [(k, idx - k * chunk_len, None, min(chunk_len, dim_len - k * chunk_len) == 1)]
 
 
-def _slice_dim(
-    s: slice, dim_len: int, chunk_len: int, axis: int
-) -> tuple[list[_DimProjection], int]:
-    start, stop, step = _check_slice(s, axis).indices(dim_len)
-    n = len(range(start, stop, step))
-    if n == 0:
-        return [], 0
-    # Work on the ascending form of the selected set; map back for negative steps.
-    stride = abs(step)
-    lo = start if step > 0 else start + (n - 1) * step
-    hi = lo + (n - 1) * stride
+#: Slices spanning fewer chunks than this are projected by a plain loop: numpy's ~15
+#: vector operations cost ~40 us per dimension, a box read's whole budget on small boxes.
+_SCALAR_SPAN = 64
+
+_Columns = tuple[list[int], list[int], list[int], list[int], list[bool]]
+
+
+def _slice_columns_scalar(lo: int, hi: int, stride: int, dim_len: int, chunk_len: int) -> _Columns:
+    """:func:`_slice_columns` for a span of few chunks (``stride < chunk_len``)."""
+    ks: list[int] = []
+    local: list[int] = []
+    count: list[int] = []
+    pos: list[int] = []
+    complete: list[bool] = []
+    for k in range(lo // chunk_len, hi // chunk_len + 1):
+        begin = k * chunk_len
+        end = min(begin + chunk_len, dim_len)
+        first = lo + (-((lo - begin) // stride)) * stride if begin > lo else lo
+        last = min(end - 1, hi)
+        if first > last:
+            continue  # a step can jump over a chunk's last few elements
+        m = (last - first) // stride + 1
+        ks.append(k)
+        local.append(first - begin)
+        count.append(m)
+        pos.append((first - lo) // stride)
+        complete.append(m == end - begin)
+    return ks, local, count, pos, complete
+
+
+def _slice_columns(lo: int, hi: int, n: int, stride: int, dim_len: int, chunk_len: int) -> _Columns:
+    """Per touched chunk of the ascending selection ``lo, lo + stride, ..., hi`` (``n``
+    elements): chunk index, local start, element count, output position, completeness."""
     if stride >= chunk_len:
         # every selected element lies in its own chunk: enumerate elements, not the span
         # (a[::10**16] on 10**18 elements must not walk 10**17 chunks)
@@ -345,8 +367,25 @@ def _slice_dim(
     pos = (first - lo) // stride  # position of `first` in the ascending selection
     complete = count == end - begin  # m distinct elements in an extent of m: all of it
     local = first - begin
+    return ks.tolist(), local.tolist(), count.tolist(), pos.tolist(), complete.tolist()
+
+
+def _slice_dim(
+    s: slice, dim_len: int, chunk_len: int, axis: int
+) -> tuple[list[_DimProjection], int]:
+    start, stop, step = _check_slice(s, axis).indices(dim_len)
+    n = len(range(start, stop, step))
+    if n == 0:
+        return [], 0
+    # Work on the ascending form of the selected set; map back for negative steps.
+    stride = abs(step)
+    lo = start if step > 0 else start + (n - 1) * step
+    hi = lo + (n - 1) * stride
+    if stride < chunk_len and hi // chunk_len - lo // chunk_len < _SCALAR_SPAN:
+        columns = _slice_columns_scalar(lo, hi, stride, dim_len, chunk_len)
+    else:
+        columns = _slice_columns(lo, hi, n, stride, dim_len, chunk_len)
     out: list[_DimProjection] = []
-    columns = (ks.tolist(), local.tolist(), count.tolist(), pos.tolist(), complete.tolist())
     if step > 0:
         for k, a, m, p, c in zip(*columns, strict=True):
             out.append((k, slice(a, a + (m - 1) * stride + 1, stride), slice(p, p + m), c))

@@ -337,6 +337,7 @@ class _LMDBBackend(Store):
 
     backend_name: ClassVar[str] = "lmdb"
     supports_transactions: ClassVar[bool] = True
+    borrow_is_free: ClassVar[bool] = True
 
     def __init__(
         self,

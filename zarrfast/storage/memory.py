@@ -58,6 +58,7 @@ class MemoryStore(Store):
 
     backend_name: ClassVar[str] = "memory"
     supports_transactions: ClassVar[bool] = False
+    borrow_is_free: ClassVar[bool] = True
 
     def __init__(
         self, data: Mapping[str, Buffer] | None = None, *, read_only: bool = False
