@@ -45,6 +45,8 @@ typedef struct {
     const size_t *srclen;
     const char *const *paths; /* decode from files instead of src (zf_batch_decode_files) */
     int *errnos;
+    const int *fds;           /* decode_ranges: read [offs[t], +srclen[t]) of fds[t] >= 0 */
+    const uint64_t *offs;
     /* encode */
     const uint8_t *in;
     const uint8_t *complete;
@@ -353,6 +355,38 @@ static void zf_decode_file_task(void *ctx, size_t t, int w) {
     /* a present empty file must not look missing: point at a valid (unread) byte */
     zf_decode_one(B, t, w, rc == 1 ? NULL : (len ? data : (const uint8_t *)B), rc == 1 ? 0 : len);
 }
+
+static void zf_decode_range_task(void *ctx, size_t t, int w) {
+    zf_batch_ctx *B = (zf_batch_ctx *)ctx; /* the zf_batch_ctx of zf_batch_decode_ranges */
+    size_t n = B->srclen[t], got = 0;
+    uint8_t *buf;
+    if (B->fds[t] < 0) {
+        zf_decode_one(B, t, w, B->src[t], B->srclen[t]);
+        return;
+    }
+    buf = zf_scratch_get(&B->scratch[w], 3, n);
+    if (!buf) {
+        B->status[t] = ZF_ERR_NOMEM;
+        return;
+    }
+    while (got < n) {
+        ssize_t r = pread(B->fds[t], buf + got, n - got, (off_t)(B->offs[t] + got));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            B->errnos[t] = errno;
+            B->status[t] = ZF_BATCH_IO_ERROR;
+            return;
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    if (got < n) {
+        B->status[t] = ZF_ERR_TRUNCATED; /* the file ends inside the range its index names */
+        return;
+    }
+    /* a present empty range must not look missing: point at a valid (unread) byte */
+    zf_decode_one(B, t, w, n ? buf : (const uint8_t *)B, n);
+}
 #endif
 
 static int zf_lowest_codec(const zf_batch_layout *L) {
@@ -472,6 +506,28 @@ void zf_batch_decode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
     B.paths = paths;
     B.errnos = errnos;
     zf_batch_run(&B, pool, maxworkers, ntasks, zf_decode_file_task);
+#endif
+}
+
+void zf_batch_decode_ranges(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                            uint8_t *out, size_t ntasks, const int32_t *entries,
+                            const uint8_t *const *src, const size_t *srclen, const int *fds,
+                            const uint64_t *offs, int *status, int *errnos) {
+    zf_batch_ctx B;
+#ifdef _WIN32
+    size_t t;
+    for (t = 0; t < ntasks; t++) status[t] = ZF_ERR_UNSUPPORTED;
+    (void)pool; (void)maxworkers; (void)L; (void)out; (void)entries; (void)src;
+    (void)srclen; (void)fds; (void)offs; (void)errnos;
+#else
+    zf_batch_ctx_init(&B, L, entries, status);
+    B.out = out;
+    B.src = src;
+    B.srclen = srclen;
+    B.fds = fds;
+    B.offs = offs;
+    B.errnos = errnos;
+    zf_batch_run(&B, pool, maxworkers, ntasks, zf_decode_range_task);
 #endif
 }
 

@@ -84,6 +84,17 @@ void zf_batch_decode_files(zf_pool *pool, int maxworkers, const zf_batch_layout 
                            uint8_t *out, size_t ntasks, const int32_t *entries,
                            const char *const *paths, int *status, int *errnos);
 
+/* As zf_batch_decode, but a task with fds[t] >= 0 has its source read by the worker
+ * itself: srclen[t] bytes at offset offs[t] of the open file fds[t] (pread, into its own
+ * scratch buffer), so fetching the byte ranges of sharded inner chunks runs in parallel
+ * and overlaps decoding; tasks with fds[t] < 0 decode src[t] as zf_batch_decode does.  A
+ * file ending inside its range is ZF_ERR_TRUNCATED; a failed read sets status[t] =
+ * ZF_BATCH_IO_ERROR and errnos[t].  POSIX only (ZF_ERR_UNSUPPORTED elsewhere). */
+void zf_batch_decode_ranges(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                            uint8_t *out, size_t ntasks, const int32_t *entries,
+                            const uint8_t *const *src, const size_t *srclen, const int *fds,
+                            const uint64_t *offs, int *status, int *errnos);
+
 /* Build and encode ntasks chunks from the array at `in`.  Partial chunks (complete[t] ==
  * 0) start from the decoded old[t] (or the fill value when old[t] == NULL); complete ones
  * from the fill value.  The encoded chunk goes to dst[t] (capacity dstcap[t], which must

@@ -325,3 +325,82 @@ def test_aligned_empty(shape, dtype) -> None:
         assert out.__array_interface__["data"][0] % 64 == 0
     out[...] = 1
     assert (out == 1).all()
+
+
+# ------------------------------------------------------------------ partial shard reads
+@pytest.mark.parametrize("start", [False, True])
+@pytest.mark.parametrize("comp", [None, "zstd", "gzip+crc"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_partial_shard_file_reads_match_python_engine(
+    tmp_path: Path, start, comp, threads, monkeypatch
+) -> None:
+    """Boxes, points, strided and oindex reads that need part of a shard: the workers
+    pread the inner chunks from the open shard files (zf_batch_decode_ranges)."""
+    a = _sharded(LocalStore(tmp_path / "s"), start=start, comp=comp)
+    data = np.arange(24 * 20, dtype="i4").reshape(24, 20) * 7 - 100
+    a[...] = data
+    a.store.delete("c/2/0")  # a missing shard: fill
+    a[0:4, 0:5] = 0  # an all-fill inner chunk: absent in its shard
+    want = data.copy()
+    want[16:24, 0:10] = 0
+    want[0:4, 0:5] = 0
+    ref = _python_copy(a)
+    for sel in [(slice(1, 7), slice(3, 18)), (5, 13), (slice(15, 23), slice(0, 12))]:
+        np.testing.assert_array_equal(ref[sel], want[sel])  # the Python engine agrees
+
+    def no_ranged_reads(self, requests):  # the workers pread; the store is not asked
+        raise AssertionError(f"ranged read through the store: {requests[:2]}")
+
+    monkeypatch.setattr(LocalStore, "get_ranges", no_ranged_reads)
+    sels = [
+        (slice(1, 7), slice(3, 18)),
+        (5, 13),
+        (slice(None, None, 3), slice(2, 19, 5)),
+        (slice(15, 23), slice(0, 12)),
+        (23, 19),
+    ]
+    with set_config(num_threads=threads):
+        for sel in sels:
+            np.testing.assert_array_equal(a[sel], want[sel])
+        rows, cols = np.array([0, 9, 17, 3]), np.array([19, 1, 11])
+        np.testing.assert_array_equal(a.oindex[rows, cols], want[np.ix_(rows, cols)])
+    assert a.engine.request_fallbacks == {}
+
+
+def test_partial_shard_file_reads_of_odd_files(tmp_path: Path) -> None:
+    """A shard that is a directory reads as missing (as LocalStore.get has it); a shard
+    cut inside an inner chunk its index names, or shorter than its index, is a
+    DecodeError naming the key; the files are closed either way."""
+    a = _sharded(LocalStore(tmp_path / "s"), crc=False)
+    a[...] = np.arange(24 * 20, dtype="i4").reshape(24, 20)
+    root = tmp_path / "s"
+    shard = root / "c" / "1" / "1"
+    good = shard.read_bytes()
+    shard.unlink()
+    shard.mkdir()
+    np.testing.assert_array_equal(a[8:10, 10:12], np.zeros((2, 2), "i4"))
+    shard.rmdir()
+    # keep the index (at the end), cut the payload: the last inner chunk runs past the end
+    k = 16 * 4
+    shard.write_bytes(good[: len(good) - k - 9] + good[len(good) - k :])
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(DecodeError, match="c/1/1"):
+        a[15:16, 19:20]
+    shard.write_bytes(good[:5])
+    with pytest.raises(DecodeError, match="c/1/1"):
+        a[8:10, 10:12]
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_partial_shard_file_reads_map_permission_errors(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads files whatever their mode")
+    a = _sharded(LocalStore(tmp_path / "s"))
+    a[...] = 1
+    shard = tmp_path / "s" / "c" / "0" / "0"
+    shard.chmod(0)
+    try:
+        with pytest.raises(PermissionError):
+            a[1:3, 1:3]
+    finally:
+        shard.chmod(0o644)

@@ -17,6 +17,7 @@ are the unit of parallelism (codecs run single-threaded inside), with
 import contextlib
 import os
 import threading
+import stat
 
 import numpy as np
 

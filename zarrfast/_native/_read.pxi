@@ -278,7 +278,14 @@ cdef class _Reader(_ShardTables):
         part = [s for s in range(len(shards)) if partial_ok and shards[s][2] != self.ninner]
         V = _Views(len(whole) + 1)
         RV = None
+        cdef _FdTasks FP = None
         keys = [sh[0] for sh in shards]
+        paths = None
+        if part:
+            # a local store: the workers pread the inner chunks from the open shard files
+            paths_of = getattr(self.store, "native_read_paths", None)
+            if paths_of is not None:
+                paths = paths_of([keys[s] for s in part])
         try:
             borrow = self.store.borrow_many([keys[s] for s in whole]) if whole else _NO_BORROW
             with borrow as bufs:
@@ -306,26 +313,97 @@ cdef class _Reader(_ShardTables):
                             continue
                         A.src[t] = ptr + off
                         A.lens[t] = <size_t>nb
-                if part:
+                if part and paths is not None:
+                    FP = self._open_partial(A, flat, shards, firsts, part, keys, paths, nt)
+                elif part:
                     RV = self._fetch_partial(I, A, flat, shards, firsts, part, keys)
                 pool = _get_pool(max(1, int(config.num_threads)))
                 workers = chunk_threads(nt)
-                # every src points into a buffer held by V/RV until after the join; each
-                # task writes only its own disjoint region of the caller's array at `base`.
-                with nogil:
-                    zf_batch_decode(pool, workers, L, base, <size_t>nt, A.entries, A.src,
-                                    A.lens, A.status)
+                # every src points into a buffer held by V/RV until after the join, every
+                # fd of FP stays open until FP.close(); each task writes only its own
+                # disjoint region of the caller's array at `base`.
+                if FP is not None:
+                    with nogil:
+                        zf_batch_decode_ranges(pool, workers, L, base, <size_t>nt, A.entries,
+                                               A.src, A.lens, FP.fds, FP.offs, A.status,
+                                               FP.errnos)
+                else:
+                    with nogil:
+                        zf_batch_decode(pool, workers, L, base, <size_t>nt, A.entries, A.src,
+                                        A.lens, A.status)
                 V.release()
                 if RV is not None:
                     (<_Views>RV).release()
             for s in range(len(shards)):
                 for t in range(firsts[s], firsts[s] + shards[s][2]):
+                    if A.status[t] == ZF_BATCH_IO_ERROR and FP is not None:
+                        # the store's own ranged read raises its mapped error (EIO, ...)
+                        self.store.get_ranges([(keys[s], self.index_request)])
+                        raise StoreError(f"reading key {keys[s]!r}: "
+                                         f"{os.strerror(FP.errnos[t])}")
                     if A.status[t] != ZF_OK:
                         raise _error(A.status[t], f"{keys[s]}, inner chunk {flat[t]}", False)
         finally:
             V.release()
             if RV is not None:
                 (<_Views>RV).release()
+            if FP is not None:
+                FP.close()
+
+    cdef _FdTasks _open_partial(self, _TaskArrays A, int64_t *flat, list shards, list firsts,
+                                list part, list keys, list paths, Py_ssize_t nt):
+        """Open the partially needed shard files (a local store's ``native_read_paths``),
+        read and parse their indexes; their tasks get (fd, offset) in the result and the
+        inner chunk length in A.lens, for the workers to pread.  A missing shard file (or
+        a directory, or a path through a file) is the fill value, as the store reads it."""
+        cdef _FdTasks F = _FdTasks(nt)
+        cdef _U64 IVB = _U64(2 * max(self.ninner, 1))
+        cdef uint64_t *iv = IVB.p
+        cdef Py_ssize_t q, s, t
+        cdef Py_ssize_t k = self.index_nbytes
+        cdef uint64_t off, nb
+        cdef const uint8_t *ptr
+        if len(paths) != len(part):
+            raise DecodeError(f"store returned {len(paths)} paths for {len(part)} keys")
+        try:
+            for q, s in enumerate(part):
+                try:
+                    fd = os.open(paths[q], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                    continue  # missing shard: its tasks stay fill
+                except OSError:
+                    # the store's own read raises its mapped error (permission, ...)
+                    self.store.get_ranges([(keys[s], self.index_request)])
+                    raise
+                F.opened.append(fd)
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                size = st.st_size
+                if size < k:
+                    raise DecodeError(
+                        f"sharding codec: expected at least {k} bytes for the shard index, "
+                        f"got {size} (shard key {keys[s]!r})")
+                idx = os.pread(fd, k, 0 if self.index_start else size - k)
+                if len(idx) != k:
+                    raise DecodeError(
+                        f"sharding codec: expected {k} bytes of shard index, got {len(idx)} "
+                        f"(the shard shrank while read) (shard key {keys[s]!r})")
+                ptr = <const uint8_t *>(<bytes>idx)
+                # _parse_index checks every present entry lies inside [0, size)
+                self._parse_index(ptr, <size_t>k, iv, keys[s], <int64_t>size)
+                for t in range(firsts[s], firsts[s] + shards[s][2]):
+                    off = iv[2 * flat[t]]
+                    nb = iv[2 * flat[t] + 1]
+                    if off == _ABSENT and nb == _ABSENT:
+                        continue
+                    F.fds[t] = fd
+                    F.offs[t] = off
+                    A.lens[t] = <size_t>nb
+        except BaseException:
+            F.close()
+            raise
+        return F
 
     cdef _Views _fetch_partial(self, _Tables I, _TaskArrays A, int64_t *flat, list shards,
                                list firsts, list part, list keys):

@@ -221,3 +221,45 @@ cdef class _NoBorrow:
 
 
 cdef _NoBorrow _NO_BORROW = _NoBorrow()
+
+
+cdef class _FdTasks:
+    """Per task of a sharded batch: the open shard file to pread its inner chunk from
+    (-1: not from a file) and the offset; the files are closed by close() (or
+    collection)."""
+
+    cdef int *fds
+    cdef uint64_t *offs
+    cdef int *errnos
+    cdef list opened
+    cdef Py_ssize_t n
+
+    def __cinit__(self, Py_ssize_t n):
+        cdef Py_ssize_t i
+        self.n = n
+        self.fds = <int *>malloc(max(1, n) * sizeof(int))
+        self.offs = <uint64_t *>calloc(max(1, n), sizeof(uint64_t))
+        self.errnos = <int *>calloc(max(1, n), sizeof(int))
+        if self.fds == NULL or self.offs == NULL or self.errnos == NULL:
+            raise MemoryError()
+        for i in range(n):
+            self.fds[i] = -1
+        self.opened = []
+
+    def close(self):
+        opened, self.opened = self.opened, []
+        for fd in opened:
+            try:
+                os.close(fd)
+            except OSError:  # pragma: no cover - a close error loses nothing on a read
+                pass
+
+    def __dealloc__(self):
+        for fd in self.opened or ():
+            try:
+                os.close(fd)
+            except OSError:  # pragma: no cover
+                pass
+        free(self.fds)
+        free(self.offs)
+        free(self.errnos)

@@ -1,6 +1,6 @@
 # Extern declarations for zarrfast's own C sources (csrc/zf_*.h).  Declarations only.
 from libc.stddef cimport ptrdiff_t
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 
 cdef extern from "zf_status.h" nogil:
@@ -120,6 +120,11 @@ cdef extern from "zf_batch.h" nogil:
     void zf_batch_decode_files(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
                                uint8_t *out, size_t ntasks, const int32_t *entries,
                                const char *const *paths, int *status, int *errnos)
+    void zf_batch_decode_ranges(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
+                                uint8_t *out, size_t ntasks, const int32_t *entries,
+                                const uint8_t *const *src, const size_t *srclen,
+                                const int *fds, const uint64_t *offs, int *status,
+                                int *errnos)
     void zf_batch_encode(zf_pool *pool, int maxworkers, const zf_batch_layout *L,
                          const uint8_t *inp, size_t ntasks, const int32_t *entries,
                          const uint8_t *complete, const uint8_t *const *old,
