@@ -133,9 +133,9 @@ cdef class _EngineBase:
         else None after counting why in ``fallbacks`` (the caller hands it to the
         Python engine).  Orthogonal integer-array selections become index-list dims,
         coordinate and mask selections point tables; what the native layout does not
-        cover (coordinate writes of sharded arrays, buffers of another dtype) is handed
-        over.
-        Coordinate reads of sharded arrays go their own way (_Reader.read)."""
+        cover (buffers of another dtype, non-contiguous coordinate buffers of sharded
+        arrays) is handed over.  Coordinate reads and writes of sharded arrays go their
+        own way (_Reader.read, NativeEngine.write)."""
         cdef _Tables T
         if buf.dtype != self.dtype:
             reason = "buffer dtype differs from the array dtype"
@@ -145,8 +145,8 @@ cdef class _EngineBase:
                 if T is not None:
                     return T
             reason = "coordinate or mask selection"
-            if self.sharded and not decode:
-                reason += " write of a sharded array"
+            if self.sharded:
+                reason += " of a sharded array with a non-contiguous buffer"
         else:
             T = self._tables(indexer, buf, True)
             if T is not None:

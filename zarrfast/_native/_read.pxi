@@ -164,19 +164,24 @@ cdef class _Reader(_ShardTables):
             free(lens)
             free(status)
 
-    cdef _read_points_sharded(self, object indexer, object out, uint8_t *base):
-        """A coordinate (vindex / mask) read of a sharded array: the indexer's points,
-        grouped by shard, are split by inner chunk (one task each, dim 0 a list of byte
-        offsets as in _point_tables) and read shard by shard like a product read."""
+    cdef tuple _inner_point_tables(self, object indexer, int64_t isz, bint writing):
+        """A coordinate (vindex / mask) selection of a sharded array split by inner chunk:
+        (tables with one task per inner chunk touched -- dim 0 a list of byte offsets as
+        in _point_tables --, shards [(key, None, ntasks)] in task order, int32 entry rows,
+        int64 inner chunk numbers, uint8 completeness) or None when nothing is selected.
+        An inner chunk is complete (``writing``) when its distinct points are all of it;
+        within an inner chunk the points keep their order (the last duplicate wins)."""
         cdef int nd = self.ndim, d
-        cdef Py_ssize_t j, t, ntask = 0
-        cdef int64_t isz = out.dtype.itemsize
+        cdef Py_ssize_t j, ntask = 0
+        cdef int64_t inner_n = 1
         groups = indexer._groups
         cshape = np.array([self.chunk_shape[d] for d in range(nd)], dtype=np.int64)
         cps = np.array([self.cps[d] for d in range(nd)], dtype=np.int64)
         strides = np.array([self.chunk_strides[d] for d in range(nd)], dtype=np.int64)
+        for d in range(nd):
+            inner_n *= self.chunk_shape[d]
         head = self.prefix + self.head
-        offs, opos, sizes, innerf, shards = [], [], [], [], []
+        offs, opos, sizes, innerf, shards, comp = [], [], [], [], [], []
         for j in range(len(groups)):
             p = groups[j]
             local = [np.asarray(p.chunk_selection[d], dtype=np.int64) for d in range(nd)]
@@ -196,15 +201,29 @@ cdef class _Reader(_ShardTables):
                 opos.append(pos[sel])
                 sizes.append(s1 - s0)
                 innerf.append(int(fs[s0]))
+                comp.append(1 if writing and s1 - s0 >= inner_n
+                            and np.unique(off[sel]).shape[0] == inner_n else 0)
                 ntask += 1
             shards.append((head + self.sep.join([str(k) for k in p.chunk_coords]), None,
                            ntask - n0))
         if ntask == 0:
-            return
+            return None
         cdef _Tables T = self._byte_list_tables(offs, opos, sizes, isz)
         entries = np.zeros(ntask * nd, dtype=np.int32)
         entries[::nd] = np.arange(ntask, dtype=np.int32)
-        flat_all = np.asarray(innerf, dtype=np.int64)
+        return (T, shards, entries, np.asarray(innerf, dtype=np.int64),
+                np.asarray(comp, dtype=np.uint8))
+
+    cdef _read_points_sharded(self, object indexer, object out, uint8_t *base):
+        """A coordinate (vindex / mask) read of a sharded array: the indexer's points,
+        grouped by shard, are split by inner chunk (_inner_point_tables) and read shard
+        by shard like a product read."""
+        cdef int nd = self.ndim
+        got = self._inner_point_tables(indexer, out.dtype.itemsize, False)
+        if got is None:
+            return
+        cdef _Tables T = got[0]
+        shards, entries, flat_all = got[1], got[2], got[3]
         cdef zf_batch_layout L
         self._layout(T, &L, True)
         L.stream_out = 0

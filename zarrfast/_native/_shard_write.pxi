@@ -271,8 +271,35 @@ cdef class _ShardWriter(_Reader):
             self._rmw_shard_group(I, L, base, write_empty, shards[i0:i1])
             i0 = i1
 
+    cdef _write_points_sharded(self, object indexer, object value, const uint8_t *base,
+                               bint write_empty):
+        """A coordinate (vindex / mask) write to a sharded array: the points split by
+        inner chunk (_inner_point_tables), each touched shard read-modify-written."""
+        cdef int nd = self.ndim
+        got = self._inner_point_tables(indexer, value.dtype.itemsize, True)
+        if got is None:
+            return
+        cdef _Tables T = got[0]
+        shards, entries, flat_all, comp = got[1], got[2], got[3], got[4]
+        cdef zf_batch_layout L
+        self._layout(T, &L, False)
+        cdef Py_ssize_t i0 = 0, i1, ns = len(shards), per_group, tasks, t0 = 0
+        per_group = max(1, (64 << 20) // max(1, <Py_ssize_t>(self.ninner * self.base.chunk_nbytes)))
+        while i0 < ns:
+            i1 = min(ns, i0 + per_group)
+            tasks = sum(sh[2] for sh in shards[i0:i1])
+            self._rmw_shard_group(T, &L, base, write_empty, shards[i0:i1],
+                                  (entries[t0 * nd:(t0 + tasks) * nd],
+                                   flat_all[t0:t0 + tasks], comp[t0:t0 + tasks]))
+            t0 += tasks
+            i0 = i1
+
     cdef _rmw_shard_group(self, _Tables I, zf_batch_layout *L, const uint8_t *base,
-                          bint write_empty, list shards):
+                          bint write_empty, list shards, object pre=None):
+        """Read-modify-write one group of shards (see _write_partial_shards).  ``pre``:
+        (int32 entry rows, int64 inner chunk numbers, uint8 completeness) of the group's
+        tasks in shard order, given instead of being derived from product tables
+        (coordinate writes)."""
         cdef Py_ssize_t ns = len(shards), s, n, t, j, d, nmax = 1, pos, total
         cdef Py_ssize_t k = self.index_nbytes, ni = self.ninner
         cdef int nd = self.ndim
@@ -298,6 +325,14 @@ cdef class _ShardWriter(_Reader):
         cdef const int64_t *cnt
         cdef const int64_t *stp
         cdef int32_t e
+        cdef Py_ssize_t t0 = 0
+        cdef int32_t[::1] pe
+        cdef int64_t[::1] pf
+        cdef uint8_t[::1] pc
+        if pre is not None:
+            pe = pre[0]
+            pf = pre[1]
+            pc = pre[2]
         keys = [sh[0] for sh in shards]
         for sh in shards:
             nmax = max(nmax, <Py_ssize_t>sh[2])
@@ -333,7 +368,15 @@ cdef class _ShardWriter(_Reader):
                 A = _TaskArrays(n, nd)
                 flat_arr = np.empty(max(n, 1), dtype=np.int64)
                 flat = flat_arr
-                self._shard_tasks(I, row, (<_TaskArrays>A).entries, &flat[0])
+                if pre is None:
+                    self._shard_tasks(I, row, (<_TaskArrays>A).entries, &flat[0])
+                else:
+                    for t in range(n):
+                        flat[t] = pf[t0 + t]
+                        (<_TaskArrays>A).complete[t] = pc[t0 + t]
+                        for d in range(nd):
+                            (<_TaskArrays>A).entries[t * nd + d] = pe[(t0 + t) * nd + d]
+                    t0 += n
                 present = olds[s] is not None
                 if present:
                     ptr = V.take(s, olds[s], &ln)
@@ -348,8 +391,9 @@ cdef class _ShardWriter(_Reader):
                     tmap[j] = -1
                 for t in range(n):
                     # an inner chunk is complete when every dim covers all of it
-                    (<_TaskArrays>A).complete[t] = 1
-                    for d in range(nd):
+                    if pre is None:
+                        (<_TaskArrays>A).complete[t] = 1
+                    for d in range(nd if pre is None else 0):
                         e = (<_TaskArrays>A).entries[t * nd + d]
                         if I.dims[d].cidx != NULL:
                             # an index list covers the inner chunk only when its distinct

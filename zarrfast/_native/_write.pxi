@@ -12,6 +12,13 @@ cdef class NativeEngine(_ShardWriter):
     # ------------------------------------------------------------------ write
     def write(self, projections, value, bint flat_value, bint write_empty_chunks):
         """Encode and store every chunk of ``projections`` (see PythonEngine.write)."""
+        if flat_value and self.sharded and value.dtype == self.dtype and self.ndim > 0 \
+                and value.flags.c_contiguous \
+                and getattr(projections, "_groups", None) is not None:
+            # coordinate / mask write to a sharded array (see _write_points_sharded)
+            return self._write_points_sharded(projections, value,
+                                              <const uint8_t *>_array_address(value),
+                                              write_empty_chunks)
         cdef _Tables T = self._route(projections, value, flat_value, False)
         if T is None:
             return self.fallback.write(projections, value, flat_value, write_empty_chunks)
