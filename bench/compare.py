@@ -149,6 +149,25 @@ def run_op(
                     f"{impl.name} oindex selection differs",
                 )
         return t
+    if op == "oindex_set":
+        sels = W.random_oindex(wl)
+        vals = [W.oindex_values(wl, s, k) for k, s in enumerate(sels)]
+        if store == "filesystem":
+            rw: Any = os.path.join(workdir, "rw", impl.name, wl.id)
+            shutil.rmtree(rw, ignore_errors=True)
+            shutil.copytree(loc, rw)
+        elif store == "memory":
+            rw = dict(loc)
+        else:
+            raise ValueError("oindex_set runs on filesystem and memory stores")
+        h = impl.open_rw(wl, store, rw)
+        t, _ = _timed(lambda: [impl.write_oindex(h, s, v) for s, v in zip(sels, vals)], meter)
+        if verify:
+            want = data.copy()
+            for s, v in zip(sels, vals):
+                want[np.ix_(*s)] = v
+            _check(np.array_equal(impl.read_all(h), want), f"{impl.name} oindex writes differ")
+        return t
     if op == "vindex":
         coords = W.random_vindex(wl)
         t, _ = _timed(lambda: impl.read_vindex(h, coords), meter)
@@ -215,7 +234,7 @@ def op_units(wl: W.Workload, op: str) -> tuple[int, int, str]:
         return wl.nbox * wl.box ** len(wl.shape) * itemsize, wl.nbox, "op"
     if op == "points":
         return wl.npoint * itemsize, wl.npoint, "op"
-    if op == "oindex":
+    if op in ("oindex", "oindex_set"):
         return wl.nosel * wl.nper ** len(wl.shape) * itemsize, wl.nosel, "op"
     if op == "vindex":
         return wl.nvpoint * itemsize, wl.nvpoint, "point"
@@ -288,7 +307,7 @@ def print_table(block: dict[str, Any], impls: list[str]) -> None:
         f"threads {block['threads']}, repeat {block['repeat']}"
     )
     print(
-        f"  {'op':<7}{'impl':<12}{'median':>12}{'GB/s':>8}{'us/unit':>11}  "
+        f"  {'op':<11}{'impl':<13}{'median':>12}{'GB/s':>8}{'us/unit':>11}  "
         f"{'x best peer':>11}  note"
     )
     for op, rows in block["ops"].items():
@@ -297,12 +316,12 @@ def print_table(block: dict[str, Any], impls: list[str]) -> None:
             if r is None:
                 continue
             if r.get("error"):
-                print(f"  {op:<7}{name:<12}{'error: ' + r['error']}")
+                print(f"  {op:<11}{name:<13}{'error: ' + r['error']}")
                 continue
             ratio = f"{r['ratio']:.2f}" if r.get("ratio") is not None else "-"
             note = r.get("note", "")
             print(
-                f"  {op:<7}{name:<12}{_fmt_t(r['median'])}{r['gbps']:8.2f}"
+                f"  {op:<11}{name:<13}{_fmt_t(r['median'])}{r['gbps']:8.2f}"
                 f"{_fmt_cost(r['us_per_unit'])}  {ratio:>11}  {note}"
             )
     pm = block.get("peak_memory")

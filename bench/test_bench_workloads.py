@@ -86,6 +86,22 @@ def test_workload(
         nbytes = sum(data[b].nbytes for b in boxes)
         throughput(lambda: [impl.read_box(h, b) for b in boxes], nbytes, rounds=3)
         np.testing.assert_array_equal(impl.read_box(h, boxes[0]), data[boxes[0]])
+    elif op == "oindex_set":
+        sels = W.random_oindex(wl)
+        vals = [W.oindex_values(wl, s, k) for k, s in enumerate(sels)]
+        rw: Any = dict(loc) if store == "memory" else None
+        if store == "filesystem":
+            rw = str(tmp_path / "rw.zarr")
+            shutil.copytree(loc, rw)
+        h = impl.open_rw(wl, store, rw)
+        nbytes = sum(v.nbytes for v in vals)
+        throughput(
+            lambda: [impl.write_oindex(h, s, v) for s, v in zip(sels, vals)], nbytes, rounds=3
+        )
+        want = data.copy()
+        for s, v in zip(sels, vals):
+            want[np.ix_(*s)] = v
+        np.testing.assert_array_equal(impl.read_all(h), want)
     elif op == "oindex":
         sels = W.random_oindex(wl)
         nbytes = sum(data[np.ix_(*s)].nbytes for s in sels)

@@ -56,6 +56,7 @@ __all__ = [
     "make_data",
     "make_impl",
     "metadata_codecs_v3",
+    "oindex_values",
     "random_boxes",
     "random_oindex",
     "random_points",
@@ -154,7 +155,8 @@ class Workload:
 
     ``ops`` are among ``write`` (create + write all), ``read`` (read all), ``boxes``
     (``nbox`` random boxes), ``points`` (``npoint`` random single elements), ``oindex``
-    (``nosel`` orthogonal selections of ``nper`` random indices per axis) and ``vindex``
+    (``nosel`` orthogonal selections of ``nper`` random indices per axis), ``oindex_set``
+    (the same selections written, into a fresh copy of the stored array) and ``vindex``
     (one coordinate selection of ``nvpoint`` random points).
     ``layout`` names the workload whose stored array this one reads (W5 reads W1/W2's).
     """
@@ -236,7 +238,7 @@ def workloads(scale: str | None = None) -> list[Workload]:
     w5: dict[str, Any] = dict(
         ops=("boxes", "points"), box=p["box"], nbox=p["nbox"], npoint=p["npoint"]
     )
-    w5c: dict[str, Any] = dict(ops=("oindex",), nosel=p["nosel"], nper=p["nper"])
+    w5c: dict[str, Any] = dict(ops=("oindex", "oindex_set"), nosel=p["nosel"], nper=p["nper"])
     w5d: dict[str, Any] = dict(ops=("vindex",), nvpoint=p["nvpoint"])
     w7 = replace(
         w1,
@@ -358,6 +360,12 @@ def random_oindex(wl: Workload, seed: int = 3) -> list[tuple[np.ndarray, ...]]:
         tuple(rng.choice(s, size=min(wl.nper, s), replace=False) for s in wl.shape)
         for _ in range(wl.nosel)
     ]
+
+
+def oindex_values(wl: Workload, sel: tuple[np.ndarray, ...], k: int) -> np.ndarray:
+    """The values the ``k``-th ``oindex_set`` selection writes (deterministic)."""
+    shape = tuple(len(s) for s in sel)
+    return ((np.arange(math.prod(shape)) * 7 + k) % 1000).astype(wl.dtype).reshape(shape)
 
 
 def random_vindex(wl: Workload, seed: int = 4) -> tuple[np.ndarray, ...]:
@@ -560,6 +568,14 @@ class Impl:
         with self.active():
             return np.asarray(h.vindex[coords])
 
+    def open_rw(self, wl: Workload, store: str, loc: Any) -> Any:
+        """Open the stored array for writing (``loc``: a copy this run may change)."""
+        raise NotImplementedError
+
+    def write_oindex(self, h: Any, sel: tuple[np.ndarray, ...], values: np.ndarray) -> None:
+        with self.active():
+            h.oindex[sel] = values
+
     def versions(self) -> str:
         return ""
 
@@ -621,6 +637,17 @@ class ZarrfastImpl(Impl):
         from zarrfast.storage.memory import MemoryStore
 
         return zf.open_array(store=MemoryStore(loc), mode="r")
+
+    def open_rw(self, wl: Workload, store: str, loc: Any) -> Any:
+        import zarrfast as zf
+
+        if store == "filesystem":
+            return zf.open_array(storage="filesystem", path=loc, mode="r+")
+        if store == "s3":
+            return zf.open_array(store=self._s3(loc), mode="r+")
+        from zarrfast.storage.memory import MemoryStore
+
+        return zf.open_array(store=MemoryStore(loc), mode="r+")
 
     @staticmethod
     def _s3(loc: S3Loc, read_only: bool = False) -> Any:
@@ -716,7 +743,7 @@ class TensorstoreImpl(Impl):
         arr.write(data).result()
         return arr
 
-    def open(self, wl: Workload, store: str, loc: Any) -> Any:
+    def open(self, wl: Workload, store: str, loc: Any, write: bool = False) -> Any:
         import tensorstore as ts
 
         ctx = self._context()
@@ -730,8 +757,14 @@ class TensorstoreImpl(Impl):
                 f.result()
         driver = "zarr3" if wl.zarr_format == 3 else "zarr"
         return ts.open(
-            {"driver": driver, "kvstore": kv}, open=True, read=True, context=ctx
+            {"driver": driver, "kvstore": kv}, open=True, read=True, write=write, context=ctx
         ).result()
+
+    def open_rw(self, wl: Workload, store: str, loc: Any) -> Any:
+        return self.open(wl, store, loc, write=True)
+
+    def write_oindex(self, h: Any, sel: tuple[np.ndarray, ...], values: np.ndarray) -> None:
+        h.oindex[sel].write(values).result()
 
     def read_all(self, h: Any) -> np.ndarray:
         return h.read().result()  # type: ignore[no-any-return]
@@ -860,6 +893,14 @@ class ZarrImpl(Impl):
         with self.active():
             return zarr.open_array(
                 self._store(store, loc, read_only=True), mode="r", zarr_format=wl.zarr_format
+            )  # type: ignore[arg-type]
+
+    def open_rw(self, wl: Workload, store: str, loc: Any) -> Any:
+        import zarr
+
+        with self.active():
+            return zarr.open_array(
+                self._store(store, loc, read_only=False), mode="r+", zarr_format=wl.zarr_format
             )  # type: ignore[arg-type]
 
     def read_all(self, h: Any) -> np.ndarray:
