@@ -28,6 +28,19 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
+def _env_nonneg(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"expected an integer in ${name}, got {raw!r}") from exc
+    if value < 0:
+        raise ValueError(f"expected a non-negative integer in ${name}, got {value}")
+    return value
+
+
 def _env_engine() -> str:
     raw = os.environ.get("ZARRFAST_ENGINE", "auto").strip() or "auto"
     if raw not in ("auto", "python"):
@@ -58,6 +71,12 @@ class Config:
     #: (always the Python engine: for comparisons and debugging; env ``ZARRFAST_ENGINE``).
     #: Read when an array is opened.
     engine: str = "auto"
+    #: Bytes of freed read outputs kept for reuse by the next large read (0: off, the
+    #: default; env ``ZARRFAST_OUTPUT_ARENA_BYTES``).  A fresh output pays the kernel a
+    #: page fault and a zeroed page per 4 KiB on first touch (~1/4 of a full W1 read);
+    #: outputs carved from the arena are already mapped.  Costs up to this much memory
+    #: while idle; ``zarrfast.core.pipeline.release_output_arena()`` gives it back.
+    output_arena_bytes: int = 0
 
     @classmethod
     def from_env(cls) -> Config:
@@ -66,6 +85,7 @@ class Config:
             batch_size=_env_int("ZARRFAST_BATCH_SIZE", 256),
             batch_bytes=_env_int("ZARRFAST_BATCH_BYTES", 256 * 1024 * 1024),
             engine=_env_engine(),
+            output_arena_bytes=_env_nonneg("ZARRFAST_OUTPUT_ARENA_BYTES", 0),
         )
 
 

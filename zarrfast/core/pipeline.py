@@ -94,6 +94,11 @@ def map_threaded(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
 # --------------------------------------------------------------------------- helpers
 _LINE = 64  # cache line size in bytes
 
+try:  # the output arena lives in the native extension (absent: never used)
+    from zarrfast._native import _pipeline as _arena
+except ImportError:  # pragma: no cover - a build without the extension
+    _arena = None  # type: ignore[assignment]
+
 
 def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """``np.empty(shape, dtype)`` whose data starts on a 64-byte cache line.
@@ -108,10 +113,18 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     n = math.prod(shape) * dt.itemsize  # not np.prod: ~10 us, a point read's budget
     if n < (1 << 20) or dt.hasobject:
         return np.empty(shape, dtype=dt)
+    if config.output_arena_bytes > 0 and _arena is not None:
+        return _arena.arena_empty(shape, dt)  # type: ignore[no-any-return]
     raw = np.empty(n + _LINE, dtype=np.uint8)
     start = (-raw.__array_interface__["data"][0]) % _LINE
     out: np.ndarray = raw[start : start + n].view(dt).reshape(shape)
     return out
+
+
+def release_output_arena() -> int:
+    """Free the memory the output arena (``config.output_arena_bytes``) keeps for reuse;
+    returns the bytes freed.  Outputs still in use are not affected."""
+    return int(_arena.arena_trim(0)) if _arena is not None else 0
 
 
 def fill_chunk(spec: ChunkSpec) -> np.ndarray:
