@@ -114,7 +114,7 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     if n < (1 << 20) or dt.hasobject:
         return np.empty(shape, dtype=dt)
     if config.output_arena_bytes > 0 and _arena is not None:
-        return _arena.arena_empty(shape, dt)  # type: ignore[no-any-return]
+        return _arena.arena_empty(shape, dt)
     raw = np.empty(n + _LINE, dtype=np.uint8)
     start = (-raw.__array_interface__["data"][0]) % _LINE
     out: np.ndarray = raw[start : start + n].view(dt).reshape(shape)
