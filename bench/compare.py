@@ -195,44 +195,38 @@ def run_op(
 REUSED = "zarrfast-out"
 
 
-def _read_into_reused(
-    impl: W.Impl,
-    wl: W.Workload,
-    store: str,
-    loc: Any,
-    data: np.ndarray,
-    rows: dict[str, dict[str, Any]],
-    verify: bool,
-) -> None:
-    r = rows.setdefault(REUSED, {"times": []})
-    if r.get("error"):
-        return
-    try:
-        h = impl.open(wl, store, loc)
-        buf = r.get("_buf")
-        if buf is None:
-            from zarrfast.core.pipeline import aligned_empty
-
-            buf = r["_buf"] = aligned_empty(wl.shape, wl.dtype)
-            buf.fill(0)  # fault every page in now, outside the timing
-        with impl.active():
-            h.get_basic_selection(..., out=buf)  # warm, as the other reads
-            t, _ = _timed(lambda: h.get_basic_selection(..., out=buf))
-        if verify:
-            _check(np.array_equal(buf, data), f"{REUSED} read different data")
-        r["times"].append(t)
-    except VerificationError as exc:
-        r["error"] = f"VERIFICATION FAILED: {exc}"
-    except Exception as exc:
-        r["error"] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
-
-
 #: Informational row: zarrfast with the opt-in output arena (``output_arena_bytes``):
 #: a fresh result each read, carved from the freed previous one's already mapped memory.
 ARENA = "zarrfast-arena"
 
 
-def _read_with_arena(
+def _timed_reused(impl: W.Impl, h: Any, wl: W.Workload, r: dict[str, Any]) -> tuple[float, Any]:
+    buf = r.get("_buf")
+    if buf is None:
+        from zarrfast.core.pipeline import aligned_empty
+
+        buf = r["_buf"] = aligned_empty(wl.shape, wl.dtype)
+        buf.fill(0)  # fault every page in now, outside the timing
+    with impl.active():
+        h.get_basic_selection(..., out=buf)  # warm, as the other reads
+        t, _ = _timed(lambda: h.get_basic_selection(..., out=buf))
+    return t, buf
+
+
+def _timed_arena(impl: W.Impl, h: Any, wl: W.Workload, r: dict[str, Any]) -> tuple[float, Any]:
+    import zarrfast as zf
+    from zarrfast.core.pipeline import release_output_arena
+
+    try:
+        with zf.set_config(output_arena_bytes=2 * wl.nbytes + (4 << 20)):
+            impl.read_all(h)  # warm: leaves a parked block
+            return _timed(lambda: impl.read_all(h))  # type: ignore[no-any-return]
+    finally:
+        release_output_arena()
+
+
+def _informational_read(
+    row: str,
     impl: W.Impl,
     wl: W.Workload,
     store: str,
@@ -241,28 +235,21 @@ def _read_with_arena(
     rows: dict[str, dict[str, Any]],
     verify: bool,
 ) -> None:
-    import zarrfast as zf
-
-    r = rows.setdefault(ARENA, {"times": []})
+    """One timed zarrfast read for the REUSED or ARENA row (errors stay in the row)."""
+    r = rows.setdefault(row, {"times": []})
     if r.get("error"):
         return
     try:
         h = impl.open(wl, store, loc)
-        with zf.set_config(output_arena_bytes=2 * wl.nbytes + (4 << 20)):
-            impl.read_all(h)  # warm: leaves a parked block
-            t, out = _timed(lambda: impl.read_all(h))
-            if verify:
-                _check(np.array_equal(out, data), f"{ARENA} read different data")
-            del out
+        t, out = (_timed_reused if row == REUSED else _timed_arena)(impl, h, wl, r)
+        if verify:
+            _check(np.array_equal(out, data), f"{row} read different data")
+        del out
         r["times"].append(t)
     except VerificationError as exc:
         r["error"] = f"VERIFICATION FAILED: {exc}"
     except Exception as exc:
         r["error"] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
-    finally:
-        from zarrfast.core.pipeline import release_output_arena
-
-        release_output_arena()
 
 
 def op_units(wl: W.Workload, op: str) -> tuple[int, int, str]:
@@ -528,8 +515,8 @@ def run_workload(
                         r["note"] = describe_meter(meter.last)
                         r["meter"] = meter.last
                     if op == "read" and impl.name == "zarrfast" and store != "s3":
-                        _read_into_reused(impl, wl, store, loc, data, rows, rep == 0)
-                        _read_with_arena(impl, wl, store, loc, data, rows, rep == 0)
+                        for row in (REUSED, ARENA):
+                            _informational_read(row, impl, wl, store, loc, data, rows, rep == 0)
                 except VerificationError as exc:
                     r["error"] = f"VERIFICATION FAILED: {exc}"
                     failures.append(f"{wl.id} {store} {op} {impl.name}: {exc}")

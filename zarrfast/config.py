@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["Config", "config", "set_config"]
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -23,21 +23,9 @@ def _env_int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError as exc:
         raise ValueError(f"expected an integer in ${name}, got {raw!r}") from exc
-    if value < 1:
-        raise ValueError(f"expected a positive integer in ${name}, got {value}")
-    return value
-
-
-def _env_nonneg(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValueError(f"expected an integer in ${name}, got {raw!r}") from exc
-    if value < 0:
-        raise ValueError(f"expected a non-negative integer in ${name}, got {value}")
+    if value < minimum:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"expected {what} in ${name}, got {value}")
     return value
 
 
@@ -85,7 +73,7 @@ class Config:
             batch_size=_env_int("ZARRFAST_BATCH_SIZE", 256),
             batch_bytes=_env_int("ZARRFAST_BATCH_BYTES", 256 * 1024 * 1024),
             engine=_env_engine(),
-            output_arena_bytes=_env_nonneg("ZARRFAST_OUTPUT_ARENA_BYTES", 0),
+            output_arena_bytes=_env_int("ZARRFAST_OUTPUT_ARENA_BYTES", 0, minimum=0),
         )
 
 

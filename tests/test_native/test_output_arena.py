@@ -85,3 +85,18 @@ def test_pickle_and_dtypes() -> None:
             y = pickle.loads(pickle.dumps(x))
             assert y.dtype == x.dtype and y.shape == x.shape
             np.testing.assert_array_equal(y, x)
+
+
+@pytest.mark.parametrize(("raw", "ok"), [("0", 0), ("1048576", 1048576), ("-1", None), ("x", None)])
+def test_environment_setting(raw: str, ok: int | None) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "from zarrfast.config import config; print(config.output_arena_bytes)"
+    env = {**os.environ, "ZARRFAST_OUTPUT_ARENA_BYTES": raw}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if ok is None:
+        assert proc.returncode != 0 and "ZARRFAST_OUTPUT_ARENA_BYTES" in proc.stderr
+    else:
+        assert proc.returncode == 0 and int(proc.stdout) == ok
