@@ -69,9 +69,18 @@ def test_orthogonal_reads_match_numpy_and_run_natively(kind: str) -> None:
     assert a.engine.request_fallbacks == {}
 
 
-def test_random_selections_against_the_python_engine(tmp_path: Any) -> None:
-    from zarrfast.storage.local import LocalStore
+def _random_orthogonal(rng: Any, shape: tuple[int, ...], maxlen: int) -> tuple[Any, ...]:
+    """Per dim: an int array (negative indices and duplicates included; 70%) or a strided
+    slice."""
+    return tuple(
+        rng.integers(-n, n, size=int(rng.integers(1, maxlen)))
+        if rng.random() < 0.7
+        else slice(int(rng.integers(0, n)), None, int(rng.integers(1, 4)))
+        for n in shape
+    )
 
+
+def test_random_selections_against_the_python_engine(tmp_path: Any) -> None:
     rng = np.random.default_rng(7)
     for store in (MemoryStore(), LocalStore(str(tmp_path / "a"))):  # store batch and file reads
         a, data = _make("c", store)
@@ -79,12 +88,7 @@ def test_random_selections_against_the_python_engine(tmp_path: Any) -> None:
         with set_config(engine="python"):
             ref = zf.open(store, mode="r")
         for _ in range(40):
-            sel = tuple(
-                rng.integers(-n, n, size=int(rng.integers(1, 12)))
-                if rng.random() < 0.7
-                else slice(int(rng.integers(0, n)), None, int(rng.integers(1, 4)))
-                for n in data.shape
-            )
+            sel = _random_orthogonal(rng, data.shape, 12)
             np.testing.assert_array_equal(a.oindex[sel], ref.oindex[sel], err_msg=str(sel))
         assert a.engine.request_fallbacks == {}
         assert not ref.engine.native
@@ -305,19 +309,12 @@ def test_orthogonal_reads_of_sharded_arrays_run_natively(index_location: str) ->
 
 @pytest.mark.parametrize("kind", ["c", "f-order-v2", "big-endian-v2", "transpose-v3"])
 def test_orthogonal_and_coordinate_writes_run_natively(kind: str, tmp_path: Any) -> None:
-    from zarrfast.storage.local import LocalStore
-
     rng = np.random.default_rng(13)
     for store in (MemoryStore(), LocalStore(str(tmp_path / kind))):
         a, ref = _make(kind, store)
         assert a.engine.native
         for i in range(25):
-            sel = tuple(
-                rng.integers(-n, n, size=int(rng.integers(1, 9)))
-                if rng.random() < 0.7
-                else slice(int(rng.integers(0, n)), None, int(rng.integers(1, 4)))
-                for n in ref.shape
-            )
+            sel = _random_orthogonal(rng, ref.shape, 9)
             shape = ref[np.ix_(*[_as_index(s, n) for s, n in zip(sel, ref.shape)])].shape
             value = rng.integers(-500, 500, size=shape).astype(ref.dtype)
             a.oindex[sel] = value

@@ -317,9 +317,7 @@ cdef class _Reader(_ShardTables):
                     ptr = V.take(g, buf, &ln)
                     k = self.index_nbytes
                     if <Py_ssize_t>ln < k:
-                        raise DecodeError(
-                            f"sharding codec: expected at least {k} bytes for the shard index, "
-                            f"got {ln} (shard key {keys[s]!r})")
+                        raise _short_index(k, <Py_ssize_t>ln, keys[s])
                     # the index lies inside the held buffer (ln >= k checked above)
                     ki = <size_t>self.index_nbytes
                     self._parse_index(ptr if self.index_start else ptr + (ln - ki), ki,
@@ -400,9 +398,7 @@ cdef class _Reader(_ShardTables):
                     continue
                 size = st.st_size
                 if size < k:
-                    raise DecodeError(
-                        f"sharding codec: expected at least {k} bytes for the shard index, "
-                        f"got {size} (shard key {keys[s]!r})")
+                    raise _short_index(k, size, keys[s])
                 idx = os.pread(fd, k, 0 if self.index_start else size - k)
                 if len(idx) != k:
                     raise DecodeError(

@@ -381,9 +381,7 @@ cdef class _ShardWriter(_Reader):
                 if present:
                     ptr = V.take(s, olds[s], &ln)
                     if <Py_ssize_t>ln < k:
-                        raise DecodeError(
-                            f"sharding codec: expected at least {k} bytes for the shard "
-                            f"index, got {ln} (shard key {key!r})")
+                        raise _short_index(k, <Py_ssize_t>ln, key)
                     # the index lies inside the held buffer (ln >= k)
                     self._parse_index(ptr if self.index_start else ptr + (ln - <size_t>k),
                                       <size_t>k, &iv[0], key, <int64_t>ln)

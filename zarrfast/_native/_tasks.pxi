@@ -13,6 +13,12 @@ def _error(int status, str key, bint encoding):
     return DecodeError(f"could not decode chunk {key!r}: {msg}")
 
 
+def _short_index(Py_ssize_t need, Py_ssize_t got, str key):
+    """The DecodeError of a shard shorter than its index."""
+    return DecodeError(f"sharding codec: expected at least {need} bytes for the shard index, "
+                       f"got {got} (shard key {key!r})")
+
+
 cdef inline size_t _array_address(object arr) except? 0:
     """The data pointer of a numpy array (any strides, any dtype, read-only too)."""
     cdef Py_buffer view
@@ -247,7 +253,7 @@ cdef class _FdTasks:
         self.opened = []
 
     def close(self):
-        opened, self.opened = self.opened, []
+        opened, self.opened = self.opened or [], []
         for fd in opened:
             try:
                 os.close(fd)
@@ -255,11 +261,7 @@ cdef class _FdTasks:
                 pass
 
     def __dealloc__(self):
-        for fd in self.opened or ():
-            try:
-                os.close(fd)
-            except OSError:  # pragma: no cover
-                pass
+        self.close()
         free(self.fds)
         free(self.offs)
         free(self.errnos)

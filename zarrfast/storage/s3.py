@@ -20,6 +20,7 @@ from zarrfast.storage._remote import (
     RetryPolicy,
     import_sdk,
 )
+from zarrfast.storage._s3fast import Fallback
 
 __all__ = ["S3Store"]
 
@@ -334,8 +335,6 @@ class S3Store(RemoteStore):
     # ------------------------------------------------------------------ operations
     def _op_get(self, client: Any, path: str, rng: HttpRange | None) -> bytes | None:
         if client.fast is not None:
-            from zarrfast.storage._s3fast import Fallback
-
             try:
                 got: bytes
                 got, partial = client.fast.get(path, rng.header() if rng is not None else None)
@@ -358,8 +357,6 @@ class S3Store(RemoteStore):
 
     def _op_put(self, client: Any, path: str, data: bytes) -> None:
         if client.fast is not None:
-            from zarrfast.storage._s3fast import Fallback
-
             try:
                 return client.fast.put(path, data)  # type: ignore[no-any-return]
             except Fallback:
@@ -394,8 +391,6 @@ class S3Store(RemoteStore):
 
     def _op_size(self, client: Any, path: str) -> int | None:
         if client.fast is not None:
-            from zarrfast.storage._s3fast import Fallback
-
             try:
                 return client.fast.size(path)  # type: ignore[no-any-return]
             except Fallback:
